@@ -1,0 +1,49 @@
+"""What every command receives: global options, consoles, and JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+
+@dataclass
+class Ctx:
+    project_dir: Path
+    verbosity: int = 0
+    json: bool = False
+    color: bool = True
+    console: Console = field(init=False)
+    err: Console = field(init=False)
+
+    def __post_init__(self) -> None:
+        no_color = not self.color
+        self.console = Console(no_color=no_color, highlight=False)
+        self.err = Console(stderr=True, no_color=no_color, highlight=False)
+        # Off a terminal rich assumes 80 columns and truncates tables; logs and
+        # pipes are read by people with wide screens and by grep.
+        for console in (self.console, self.err):
+            if not console.is_terminal:
+                console.width = 160
+
+    @property
+    def interactive(self) -> bool:
+        """Live progress only on a terminal, and never when output is JSON."""
+        return not self.json and self.err.is_terminal
+
+    def emit_json(self, obj: Any) -> None:
+        sys.stdout.write(json.dumps(obj, default=str, sort_keys=False) + "\n")
+        sys.stdout.flush()
+
+    def say(self, message: str) -> None:
+        """Human progress on stderr (keeps stdout clean for pipes); silent with --json."""
+        if not self.json:
+            self.err.print(message)
+
+
+pass_ctx = click.make_pass_decorator(Ctx)

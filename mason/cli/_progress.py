@@ -1,0 +1,156 @@
+"""Show a playbook run: live on a terminal, plain lines in a pipe, JSON events with --json."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from mason.cli._context import Ctx
+from mason.core.errors import HostsUnreachable, RunFailed
+from mason.runner import HOST_EVENTS, RunResult, failure_message, run_playbook
+
+# Keys of an event that are safe and useful to pass on with --json: never the
+# whole result, which may hold file contents or command output.
+_RESULT_KEYS = ("changed", "msg", "rc", "skipped")
+
+
+def _event_json(event: dict[str, Any]) -> dict[str, Any]:
+    data = event.get("event_data") or {}
+    out: dict[str, Any] = {"event": event.get("event"), "counter": event.get("counter")}
+    for key in ("play", "task", "host"):
+        if data.get(key):
+            out[key] = data[key]
+    res = data.get("res")
+    if isinstance(res, dict):
+        out["result"] = {k: res[k] for k in _RESULT_KEYS if k in res}
+    return out
+
+
+class RunView:
+    """An ansible-runner event handler that renders progress for one run."""
+
+    def __init__(self, ctx: Ctx, title: str) -> None:
+        self.ctx = ctx
+        self.title = title
+        self.task = ""
+        self.counts: dict[str, dict[str, int]] = {}
+        self.started = time.monotonic()
+        self.live: Live | None = None
+
+    def __enter__(self) -> RunView:
+        if self.ctx.interactive:
+            self.live = Live(self._render(), console=self.ctx.err, refresh_per_second=8)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.update(self._render())
+            self.live.__exit__(None, None, None)
+
+    def _elapsed(self) -> str:
+        return f"{time.monotonic() - self.started:5.1f}s"
+
+    def _render(self) -> Table:
+        table = Table(title=f"{self.title}  [{self._elapsed()}]  {self.task}", title_justify="left")
+        for col in ("host", "ok", "changed", "failed", "unreachable"):
+            table.add_column(col, justify="left" if col == "host" else "right")
+        for host, c in sorted(self.counts.items()):
+            table.add_row(
+                host,
+                str(c["ok"]),
+                Text(str(c["changed"]), style="yellow" if c["changed"] else ""),
+                Text(str(c["failed"]), style="red" if c["failed"] else ""),
+                Text(str(c["unreachable"]), style="red" if c["unreachable"] else ""),
+            )
+        return table
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        if self.ctx.json:
+            if kind not in ("verbose", "runner_on_start", "playbook_on_no_hosts_remaining"):
+                self.ctx.emit_json(_event_json(event))
+            return
+        if kind == "playbook_on_task_start":
+            self.task = data.get("task", "")
+            if not self.live and self.ctx.verbosity:
+                self.ctx.err.print(f"[{self._elapsed()}] TASK {self.task}")
+        elif kind in HOST_EVENTS and data.get("host"):
+            host = data["host"]
+            res = data.get("res") or {}
+            c = self.counts.setdefault(host, {"ok": 0, "changed": 0, "failed": 0, "unreachable": 0})
+            outcome = HOST_EVENTS[kind]
+            if outcome == "failed" and data.get("ignore_errors"):
+                outcome = "ok"
+            if outcome in c:
+                c[outcome] += 1
+            if outcome == "ok" and res.get("changed"):
+                c["changed"] += 1
+                outcome = "changed"
+            if not self.live and (
+                outcome in ("failed", "unreachable", "changed") or self.ctx.verbosity
+            ):
+                line = f"[{self._elapsed()}] {host}: {outcome}: {data.get('task', '')}"
+                if outcome in ("failed", "unreachable"):
+                    line += f": {failure_message(res)}"
+                self.ctx.err.print(line, markup=False)
+        if self.live is not None:
+            self.live.update(self._render())
+
+
+def report(ctx: Ctx, result: RunResult) -> None:
+    """The summary after a run: per-host counts, then each failure."""
+    if ctx.json:
+        ctx.emit_json({"event": "summary", **result.to_dict()})
+        return
+    if not ctx.interactive:
+        for host, s in sorted(result.stats.items()):
+            ctx.err.print(
+                f"{host}: ok={s.ok} changed={s.changed} failed={s.failed} "
+                f"unreachable={s.unreachable}",
+                markup=False,
+            )
+    for f in result.failures:
+        what = "unreachable" if f.unreachable else "failed"
+        ctx.err.print(f"{what}: {f.host}: {f.task}: {f.message}", markup=False, style="red")
+    ctx.err.print(
+        f"{result.playbook}: {result.status} in {result.elapsed:.1f}s, "
+        f"{result.changed} changed (artifacts: {result.artifact_dir})",
+        markup=False,
+    )
+
+
+def run(
+    ctx: Ctx, playbook: str, *, title: str, raise_on_failure: bool = True, **kwargs
+) -> RunResult:
+    """Run a playbook with progress and a summary; raise a MasonError if it failed."""
+    with RunView(ctx, title) as view:
+        result = run_playbook(
+            playbook,
+            project_dir=ctx.project_dir,
+            verbosity=max(0, ctx.verbosity - 1),
+            event_handler=view,
+            **kwargs,
+        )
+    report(ctx, result)
+    if raise_on_failure and not result.ok:
+        failed = sorted({f.host for f in result.failures if not f.unreachable})
+        unreachable = sorted({f.host for f in result.failures if f.unreachable})
+        if unreachable and not failed:
+            raise HostsUnreachable(f"{playbook}: unreachable over SSH: {', '.join(unreachable)}")
+        first = next((f for f in result.failures if not f.unreachable), None)
+        detail = f"{first.host}: {first.task}: {first.message}" if first else result.status
+        raise RunFailed(
+            f"{playbook} failed on {len(failed) or 'some'} host(s): {detail}"
+            + (
+                f" (+{len(result.failures) - 1} more, see above)"
+                if len(result.failures) > 1
+                else ""
+            )
+        )
+    return result

@@ -1,0 +1,57 @@
+"""``mason pod ssh``: a shell (or one command) on a host of a pod."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import click
+
+from mason.cli._context import Ctx, pass_ctx
+from mason.cli.pod._common import hosts_of, provider_option
+from mason.core.errors import EnvironmentProblem, NotFound
+from mason.core.inventory import host_vars
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("host")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@provider_option
+@pass_ctx
+def ssh(
+    ctx: Ctx, name: str, host: str, command: tuple[str, ...], provider_name: str | None
+) -> None:
+    """Open SSH to HOST of pod NAME, or run COMMAND there.
+
+    HOST is the host's name (demo-h2), its short name (h2) or its index (2).
+
+    \b
+    Examples:
+      mason pod ssh demo demo-h1
+      mason pod ssh demo 2 -- docker ps
+    """
+    _, hosts = hosts_of(ctx, name, provider_name)
+    wanted = {host, f"{name}-{host}", f"{name}-h{host}"}
+    match = next((h for h in hosts if h.name in wanted), None)
+    if match is None:
+        raise NotFound(
+            f"pod {name!r} has no host {host!r} (hosts: {', '.join(h.name for h in hosts)})"
+        )
+    binary = shutil.which("ssh")
+    if binary is None:
+        raise EnvironmentProblem("ssh not found", hint="apt-get install openssh-client")
+    hv = host_vars(match)
+    args = [
+        "ssh",
+        "-i",
+        hv["ansible_ssh_private_key_file"],
+        "-p",
+        str(match.ssh_port),
+        *hv["ansible_ssh_common_args"].split(),
+        "-o",
+        "LogLevel=ERROR",
+        f"{match.ssh_user}@{match.address}",
+        *command,
+    ]
+    os.execv(binary, args)  # noqa: S606 - replaces mason with ssh, argv list, no shell

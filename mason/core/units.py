@@ -1,0 +1,106 @@
+"""CPU, memory and duration quantities as users write them, and back.
+
+Everything is kept as integers inside mason (millicores, bytes, milliseconds) so
+that placement arithmetic is exact: the same input gives the same plan on every
+machine, with no float rounding deciding which host wins.
+
+CPU: ``2``, ``0.5``, ``"1.5"``, ``"500m"`` (millicores).
+Memory: ``"256Mi"``, ``"1Gi"``, ``"512M"``, ``"2G"``, ``"64k"``, or a plain integer of bytes.
+Binary suffixes (Ki, Mi, Gi, Ti) are powers of 1024, decimal ones (k, M, G, T) powers of
+1000, as in Kubernetes and Docker.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from mason.core.errors import InvalidInput
+
+MEMORY_SUFFIXES = {
+    "": 1,
+    "k": 1000,
+    "K": 1000,
+    "M": 1000**2,
+    "G": 1000**3,
+    "T": 1000**4,
+    "Ki": 1024,
+    "Mi": 1024**2,
+    "Gi": 1024**3,
+    "Ti": 1024**4,
+}
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKMGT]i?)?\s*$")
+_CPU = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m?)\s*$")
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h)\s*$")
+_DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+
+
+def parse_cpu(value: object) -> int:
+    """Return millicores for ``value`` (``"500m"``, ``2``, ``"0.25"``); raise InvalidInput."""
+    if isinstance(value, bool):
+        raise InvalidInput(f"expected cpu like '500m' or 2, got {value!r}")
+    if isinstance(value, int | float):
+        text = repr(value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        raise InvalidInput(f"expected cpu like '500m' or 2, got {value!r}")
+    m = _CPU.match(text)
+    if not m:
+        raise InvalidInput(f"expected cpu like '500m' or 2, got {value!r}")
+    number, milli = Decimal(m.group(1)), m.group(2)
+    millicores = number if milli else number * 1000
+    if millicores != millicores.to_integral_value():
+        raise InvalidInput(f"cpu {value!r} is finer than 1m (one millicore)")
+    return int(millicores)
+
+
+def parse_memory(value: object) -> int:
+    """Return bytes for ``value`` (``"256Mi"``, ``"1Gi"``, ``"512M"``, ``1048576``)."""
+    if isinstance(value, bool):
+        raise InvalidInput(f"expected memory like '256Mi' or '1Gi', got {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise InvalidInput(f"memory must not be negative, got {value!r}")
+        return value
+    if not isinstance(value, str):
+        raise InvalidInput(f"expected memory like '256Mi' or '1Gi', got {value!r}")
+    m = _MEMORY.match(value)
+    if not m:
+        raise InvalidInput(
+            f"expected memory like '256Mi' or '1Gi' (suffixes: k, M, G, T, Ki, Mi, Gi, Ti), "
+            f"got {value!r}"
+        )
+    try:
+        amount = Decimal(m.group(1)) * MEMORY_SUFFIXES[m.group(2) or ""]
+    except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals
+        raise InvalidInput(f"bad memory quantity {value!r}") from exc
+    if amount != amount.to_integral_value():
+        raise InvalidInput(f"memory {value!r} is not a whole number of bytes")
+    return int(amount)
+
+
+def parse_duration(value: object) -> int:
+    """Return milliseconds for ``"10s"``, ``"500ms"``, ``"1m"``, ``"2h"``."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"expected a duration like '10s' or '500ms', got {value!r}")
+    m = _DURATION.match(value)
+    if not m:
+        raise InvalidInput(f"expected a duration like '10s' or '500ms', got {value!r}")
+    return int(m.group(1)) * _DURATION_MS[m.group(2)]
+
+
+def format_cpu(millicores: int) -> str:
+    """``1500`` -> ``"1500m"``, ``2000`` -> ``"2"``: the shortest exact spelling."""
+    if millicores % 1000 == 0:
+        return str(millicores // 1000)
+    return f"{millicores}m"
+
+
+def format_memory(nbytes: int) -> str:
+    """Largest binary suffix that divides exactly; else plain bytes."""
+    for suffix in ("Ti", "Gi", "Mi", "Ki"):
+        unit = MEMORY_SUFFIXES[suffix]
+        if nbytes and nbytes % unit == 0:
+            return f"{nbytes // unit}{suffix}"
+    return str(nbytes)

@@ -1,0 +1,293 @@
+"""Hosts as containers on the local engine: systemd as PID 1, sshd, their own dockerd.
+
+Each pod has its own Docker network ``mason-<pod>``; each host a container
+``mason-<pod>-h<N>`` and a volume for its inner ``/var/lib/docker`` (overlay2
+needs a real filesystem). Everything carries ``mason.*`` labels, which are the
+pod's only state: listing and destroying need nothing but the engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import tarfile
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from mason.core.errors import EnvironmentProblem, InvalidInput, NotFound, ProviderError
+from mason.providers.base import (
+    CreateResult,
+    DestroyResult,
+    Host,
+    KeyPair,
+    PodSpec,
+    Progress,
+    Provider,
+    _quiet,
+)
+from mason.providers.docker import image as host_images
+
+# Flags measured to run systemd + an inner dockerd without --privileged, which
+# this kind of machine refuses (it lacks CAP_SYS_RESOURCE): see ENVIRONMENT.md.
+_HOST_RUN_ARGS: dict[str, Any] = {
+    "cap_add": ["ALL"],
+    "cap_drop": ["SYS_RESOURCE"],
+    "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
+    "device_cgroup_rules": ["a *:* rwm"],
+    "tmpfs": {"/run": "", "/run/lock": ""},
+    "cgroupns": "host",
+}
+SSH_USER = "root"
+LABEL = "mason.pod"
+STARTUP_TIMEOUT = 60.0
+
+
+def _labels_of(spec: PodSpec, index: int, host_name: str) -> dict[str, str]:
+    labels = {
+        "mason.pod": spec.name,
+        "mason.provider": "docker",
+        "mason.environment": spec.environment,
+        "mason.host": host_name,
+        "mason.index": str(index),
+        "mason.zone": spec.zone_of(index),
+        "mason.role": spec.role_of(index),
+        "mason.cpu": f"{spec.cpu:g}",
+        "mason.memory": str(spec.memory),
+        "mason.labels": json.dumps(dict(spec.labels), sort_keys=True),
+    }
+    return labels
+
+
+class DockerProvider(Provider):
+    """Local pods on this machine's Docker engine (the embedded default)."""
+
+    name = "docker"
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self._client: docker.DockerClient | None = None
+
+    # -- engine -----------------------------------------------------------------
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            try:
+                client = docker.from_env(timeout=120)
+                client.ping()
+            except Exception as exc:  # docker raises several unrelated types here
+                raise EnvironmentProblem(
+                    f"cannot reach the Docker engine: {_short(exc)}",
+                    hint="start it with `dockerd &` or `systemctl start docker`, "
+                    "or run scripts/setup.sh; DOCKER_HOST selects another engine",
+                ) from None
+            self._client = client
+        return self._client
+
+    def check(self) -> None:
+        _ = self.client
+
+    # -- list -------------------------------------------------------------------
+    def _containers(self, pod: str | None = None) -> list[Container]:
+        filters = {"label": [f"{LABEL}={pod}" if pod else LABEL, "mason.provider=docker"]}
+        return self.client.containers.list(all=True, filters=filters)
+
+    def list_hosts(self, pod: str | None = None, environment: str | None = None) -> list[Host]:
+        hosts = [_host_of(c) for c in self._containers(pod)]
+        if environment:
+            hosts = [h for h in hosts if h.environment == environment]
+        return sorted(hosts, key=lambda h: (h.pod, h.index))
+
+    # -- create -----------------------------------------------------------------
+    def create_hosts(
+        self, spec: PodSpec, key: KeyPair, progress: Progress = _quiet
+    ) -> CreateResult:
+        existing = self.list_hosts(spec.name)
+        if existing and existing[0].environment != spec.environment:
+            raise InvalidInput(
+                f"pod {spec.name!r} exists in environment {existing[0].environment!r}, "
+                f"not {spec.environment!r}"
+            )
+        if len(existing) > spec.hosts:
+            raise InvalidInput(
+                f"pod {spec.name!r} has {len(existing)} hosts; "
+                f"--hosts {spec.hosts} would shrink it "
+                "(shrinking is not supported: destroy and re-create, or keep the count)"
+            )
+        result = CreateResult(existing=existing)
+        have = {h.index for h in existing}
+        wanted = [i for i in range(1, spec.hosts + 1) if i not in have]
+        if not wanted:
+            return result
+        image = host_images.host_image(self.client, progress)
+        network = self._ensure_network(spec)
+        try:
+            containers = []
+            for index in wanted:
+                name = f"{spec.name}-h{index}"
+                progress(f"creating host {name} ({spec.zone_of(index)}, {spec.role_of(index)})")
+                containers.append(self._create_one(spec, index, name, image, network, key))
+            for container in containers:
+                result.created.append(self._wait_running(container))
+        except BaseException:
+            # Roll back what this call made; hosts that were there before stay.
+            self.remove_hosts(spec.name, [f"{spec.name}-h{i}" for i in wanted])
+            if not existing:
+                self._remove_network(spec.name)
+            raise
+        return result
+
+    def _ensure_network(self, spec: PodSpec) -> str:
+        name = f"mason-{spec.name}"
+        found = self.client.networks.list(names=[name])
+        if not any(n.name == name for n in found):
+            self.client.networks.create(
+                name,
+                driver="bridge",
+                labels={"mason.pod": spec.name, "mason.provider": "docker"},
+            )
+        return name
+
+    def _create_one(
+        self, spec: PodSpec, index: int, name: str, image: str, network: str, key: KeyPair
+    ) -> Container:
+        labels = _labels_of(spec, index, name)
+        volume = self.client.volumes.create(
+            f"mason-{name}-docker", labels={"mason.pod": spec.name, "mason.provider": "docker"}
+        )
+        api = self.client.api
+        host_config = api.create_host_config(
+            port_bindings={22: ("127.0.0.1", None)},
+            binds={
+                "/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"},
+                volume.name: {"bind": "/var/lib/docker", "mode": "rw"},
+            },
+            network_mode=network,
+            nano_cpus=int(spec.cpu * 1e9),
+            mem_limit=spec.memory,
+            **_HOST_RUN_ARGS,
+        )
+        # systempaths=unconfined has no SDK keyword: it is empty masked and
+        # read-only path lists in the API, which is what the docker CLI sends.
+        host_config["MaskedPaths"] = []
+        host_config["ReadonlyPaths"] = []
+        try:
+            created = api.create_container(
+                image,
+                name=f"mason-{name}",
+                hostname=name,
+                labels=labels,
+                detach=True,
+                ports=[22],
+                host_config=host_config,
+                stop_signal="SIGRTMIN+3",
+                networking_config=api.create_networking_config(
+                    {network: api.create_endpoint_config(aliases=[name])}
+                ),
+            )
+        except docker.errors.APIError as exc:
+            raise ProviderError(f"cannot create host {name}: {_short(exc)}") from None
+        container = self.client.containers.get(created["Id"])
+        # The pod's public key goes in before first boot, so no window exists
+        # where the host runs without its authorized key or with a shared one.
+        container.put_archive("/root", _authorized_keys_tar(key.public_openssh))
+        container.start()
+        return container
+
+    def _wait_running(self, container: Container) -> Host:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            container.reload()
+            if container.status == "running" and _ssh_port(container):
+                return _host_of(container)
+            if container.status in ("exited", "dead") or time.monotonic() > deadline:
+                logs = container.logs(tail=3).decode(errors="replace").strip().splitlines()
+                why = logs[-1] if logs else f"status {container.status}"
+                raise ProviderError(f"host {container.labels['mason.host']} did not come up: {why}")
+            time.sleep(0.2)
+
+    # -- destroy ----------------------------------------------------------------
+    def remove_hosts(self, pod: str, names: Iterable[str]) -> None:
+        for name in names:
+            with contextlib.suppress(docker.errors.NotFound):
+                self.client.containers.get(f"mason-{name}").remove(force=True, v=True)
+            with contextlib.suppress(docker.errors.NotFound):
+                self.client.volumes.get(f"mason-{name}-docker").remove(force=True)
+
+    def _remove_network(self, pod: str) -> bool:
+        removed = False
+        for net in self.client.networks.list(filters={"label": f"mason.pod={pod}"}):
+            net.remove()
+            removed = True
+        return removed
+
+    def destroy_pod(self, pod: str, progress: Progress = _quiet) -> DestroyResult:
+        containers = self._containers(pod)
+        volumes = self.client.volumes.list(filters={"label": f"mason.pod={pod}"})
+        networks = self.client.networks.list(filters={"label": f"mason.pod={pod}"})
+        if not (containers or volumes or networks):
+            raise NotFound(f"pod {pod!r} does not exist (see `mason pod list`)")
+        result = DestroyResult()
+        for container in containers:
+            progress(f"removing host {container.labels.get('mason.host', container.name)}")
+            container.remove(force=True, v=True)
+            result.removed.append(f"container {container.name}")
+        for volume in self.client.volumes.list(filters={"label": f"mason.pod={pod}"}):
+            volume.remove(force=True)
+            result.removed.append(f"volume {volume.name}")
+        for net in networks:
+            net.remove()
+            result.removed.append(f"network {net.name}")
+        return result
+
+
+def _authorized_keys_tar(public_key: str) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        ssh_dir = tarfile.TarInfo(".ssh")
+        ssh_dir.type, ssh_dir.mode = tarfile.DIRTYPE, 0o700
+        tar.addfile(ssh_dir)
+        data = (public_key.strip() + "\n").encode()
+        info = tarfile.TarInfo(".ssh/authorized_keys")
+        info.size, info.mode = len(data), 0o600
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _ssh_port(container: Container) -> int:
+    bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get("22/tcp")
+    return int(bindings[0]["HostPort"]) if bindings else 0
+
+
+def _host_of(container: Container) -> Host:
+    labels = container.labels
+    networks = container.attrs.get("NetworkSettings", {}).get("Networks") or {}
+    pod_net = networks.get(f"mason-{labels['mason.pod']}", {})
+    return Host(
+        name=labels["mason.host"],
+        pod=labels["mason.pod"],
+        provider="docker",
+        environment=labels.get("mason.environment", "default"),
+        zone=labels.get("mason.zone", ""),
+        role=labels.get("mason.role", "worker"),
+        index=int(labels.get("mason.index", "0")),
+        address="127.0.0.1",
+        ssh_port=_ssh_port(container),
+        ssh_user=SSH_USER,
+        cpu=float(labels.get("mason.cpu", "0")),
+        memory=int(labels.get("mason.memory", "0")),
+        labels=json.loads(labels.get("mason.labels", "{}")),
+        state=container.status,
+        id=container.id[:12],
+        private_address=pod_net.get("IPAddress", ""),
+    )
+
+
+def _short(exc: BaseException) -> str:
+    text = getattr(exc, "explanation", None) or str(exc)
+    return str(text).strip().splitlines()[0] if str(text).strip() else type(exc).__name__

@@ -1,0 +1,221 @@
+"""Run playbooks through ansible-runner and stream their events. The only importer of it.
+
+Each run gets a private data directory under ``<project>/.mason/runs/`` holding
+ansible-runner's artifacts (events, stdout, status); the newest ``keep`` runs are
+kept. Nothing secret is handed to ansible-runner: hosts are found by the inventory
+plugin at run time and SSH keys are referenced by path, so no key or credential
+is ever written into a run directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+import yaml
+
+from mason.core.errors import EnvironmentProblem, NotFound
+from mason.paths import content_root, playbook_path
+
+EventHandler = Callable[[dict[str, Any]], None]
+KEEP_RUNS = int(os.environ.get("MASON_KEEP_RUNS", "20"))
+# Results of these events carry the per-host outcome of a task.
+HOST_EVENTS = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+}
+
+
+@dataclass
+class HostStats:
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class Failure:
+    host: str
+    task: str
+    message: str
+    unreachable: bool = False
+
+
+@dataclass
+class RunResult:
+    playbook: str
+    status: str  # ansible-runner's: successful, failed, timeout, canceled
+    rc: int
+    elapsed: float
+    artifact_dir: Path
+    stats: dict[str, HostStats] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "successful" and self.rc == 0
+
+    @property
+    def changed(self) -> int:
+        return sum(s.changed for s in self.stats.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "playbook": self.playbook,
+            "status": self.status,
+            "rc": self.rc,
+            "elapsed": round(self.elapsed, 2),
+            "artifact_dir": str(self.artifact_dir),
+            "hosts": {h: vars(s) for h, s in sorted(self.stats.items())},
+            "failures": [vars(f) for f in self.failures],
+        }
+
+
+def failure_message(res: Mapping[str, Any]) -> str:
+    """The most useful one line of a failed task's result."""
+    for key in ("msg", "stderr", "reason", "module_stderr", "stdout"):
+        value = res.get(key)
+        if value:
+            text = str(value).strip().splitlines()
+            if text:
+                return text[-1] if key in ("module_stderr", "stderr") else text[0]
+    return "failed"
+
+
+def inventory_config(pods: Sequence[str] | None) -> dict[str, Any]:
+    """The inventory plugin's config for these pods (all pods when None)."""
+    config: dict[str, Any] = {"plugin": "mason"}
+    if pods:
+        config["pods"] = list(pods)
+    return config
+
+
+def _new_run_dir(project_dir: Path, playbook: str) -> Path:
+    runs = project_dir / ".mason" / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    run_dir = runs / f"{stamp}-{Path(playbook).stem}"
+    run_dir.mkdir(mode=0o700)
+    _prune(runs, KEEP_RUNS)
+    return run_dir
+
+
+def _prune(runs: Path, keep: int) -> None:
+    old = sorted(p for p in runs.iterdir() if p.is_dir())
+    for path in old[: max(0, len(old) - keep)]:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def run_playbook(
+    playbook: str,
+    *,
+    project_dir: Path,
+    pods: Sequence[str] | None = None,
+    inventory: str | None = None,
+    extravars: Mapping[str, Any] | None = None,
+    limit: str | None = None,
+    tags: Sequence[str] = (),
+    skip_tags: Sequence[str] = (),
+    check: bool = False,
+    diff: bool = False,
+    verbosity: int = 0,
+    forks: int = 20,
+    event_handler: EventHandler | None = None,
+) -> RunResult:
+    """Run ``playbooks/<playbook>`` against the hosts of ``pods`` (via the inventory plugin).
+
+    ``inventory`` may instead name an inventory file or directory (AWX-style runs).
+    Events go to ``event_handler`` as they happen; the summary comes back as a RunResult.
+    """
+    path = playbook_path(playbook)
+    if not path.is_file():
+        raise NotFound(f"playbook {path} does not exist")
+    root = content_root()
+    run_dir = _new_run_dir(project_dir, playbook)
+    if inventory is None:
+        inv_dir = run_dir / "inventory"
+        inv_dir.mkdir()
+        (inv_dir / "pods.mason.yml").write_text(yaml.safe_dump(inventory_config(pods)))
+        inventory = str(inv_dir / "pods.mason.yml")
+    bin_dir = str(Path(sys.executable).parent)
+    envvars = {
+        "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
+        # ansible-runner starts ansible-playbook by name: it must be this venv's.
+        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    cmdline: list[str] = []
+    if check:
+        cmdline.append("--check")
+    if diff:
+        cmdline.append("--diff")
+    stats: dict[str, HostStats] = {}
+    failures: list[Failure] = []
+
+    def on_event(event: dict[str, Any]) -> bool:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        host = data.get("host")
+        if kind in HOST_EVENTS and host:
+            host_stats = stats.setdefault(host, HostStats())
+            res = data.get("res") or {}
+            outcome = HOST_EVENTS[kind]
+            if outcome == "failed" and data.get("ignore_errors"):
+                outcome = "ok"
+            setattr(host_stats, outcome, getattr(host_stats, outcome) + 1)
+            if outcome == "ok" and res.get("changed"):
+                host_stats.changed += 1
+            if outcome in ("failed", "unreachable"):
+                failures.append(
+                    Failure(
+                        host, data.get("task", ""), failure_message(res), outcome == "unreachable"
+                    )
+                )
+        if event_handler is not None:
+            event_handler(event)
+        return True  # keep ansible-runner's own artifact of the event
+
+    if shutil.which("ansible-playbook", path=envvars["PATH"]) is None:
+        raise EnvironmentProblem("ansible-playbook not found", hint="run scripts/setup.sh")
+    started = time.monotonic()
+    runner = ansible_runner.run(
+        private_data_dir=str(run_dir),
+        project_dir=str(root),
+        playbook=str(path),
+        inventory=inventory,
+        extravars=dict(extravars or {}),
+        limit=limit,
+        tags=",".join(tags) or None,
+        skip_tags=",".join(skip_tags) or None,
+        verbosity=verbosity or None,
+        forks=forks,
+        cmdline=" ".join(cmdline) or None,
+        envvars=envvars,
+        event_handler=on_event,
+        quiet=True,
+        # Runs must not leave a copy of the caller's environment (which may hold
+        # cloud credentials) in the run directory.
+        suppress_env_files=True,
+    )
+    return RunResult(
+        playbook=path.name,
+        status=runner.status,
+        rc=runner.rc,
+        elapsed=time.monotonic() - started,
+        artifact_dir=Path(runner.config.artifact_dir),
+        stats=stats,
+        failures=failures,
+    )
