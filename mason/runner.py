@@ -9,6 +9,7 @@ is ever written into a run directory.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -102,9 +103,29 @@ def inventory_config(pods: Sequence[str] | None) -> dict[str, Any]:
     return config
 
 
+def _scrub(run_dir: Path) -> None:
+    """Drop environment values from ansible-runner's ``command`` artifacts.
+
+    ansible-runner always writes the child's whole environment (which may hold
+    cloud credentials) to ``artifacts/<id>/command`` (mode 0600) when a run
+    starts. mason keeps only the variable names once the run is over, and scrubs
+    leftovers of interrupted runs before each new run.
+    """
+    for path in run_dir.glob("**/artifacts/*/command"):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)
+            continue
+        if isinstance(data.get("env"), dict):
+            data["env"] = sorted(data["env"])
+            path.write_text(json.dumps(data))
+
+
 def _new_run_dir(project_dir: Path, playbook: str) -> Path:
     runs = project_dir / ".mason" / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
+    runs.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _scrub(runs)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
     run_dir = runs / f"{stamp}-{Path(playbook).stem}"
     run_dir.mkdir(mode=0o700)
@@ -191,25 +212,28 @@ def run_playbook(
     if shutil.which("ansible-playbook", path=envvars["PATH"]) is None:
         raise EnvironmentProblem("ansible-playbook not found", hint="run scripts/setup.sh")
     started = time.monotonic()
-    runner = ansible_runner.run(
-        private_data_dir=str(run_dir),
-        project_dir=str(root),
-        playbook=str(path),
-        inventory=inventory,
-        extravars=dict(extravars or {}),
-        limit=limit,
-        tags=",".join(tags) or None,
-        skip_tags=",".join(skip_tags) or None,
-        verbosity=verbosity or None,
-        forks=forks,
-        cmdline=" ".join(cmdline) or None,
-        envvars=envvars,
-        event_handler=on_event,
-        quiet=True,
-        # Runs must not leave a copy of the caller's environment (which may hold
-        # cloud credentials) in the run directory.
-        suppress_env_files=True,
-    )
+    try:
+        runner = ansible_runner.run(
+            private_data_dir=str(run_dir),
+            project_dir=str(root),
+            playbook=str(path),
+            inventory=inventory,
+            extravars=dict(extravars or {}),
+            limit=limit,
+            tags=",".join(tags) or None,
+            skip_tags=",".join(skip_tags) or None,
+            verbosity=verbosity or None,
+            forks=forks,
+            cmdline=" ".join(cmdline) or None,
+            envvars=envvars,
+            event_handler=on_event,
+            quiet=True,
+            # Runs must not leave a copy of the caller's environment (which may hold
+            # cloud credentials) in the run directory.
+            suppress_env_files=True,
+        )
+    finally:
+        _scrub(run_dir)
     return RunResult(
         playbook=path.name,
         status=runner.status,

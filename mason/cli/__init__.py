@@ -87,10 +87,17 @@ def main(ctx: click.Context, project_dir: Path, verbosity: int, as_json: bool, n
     )
 
 
+from mason.cli.image import image  # noqa: E402
 from mason.cli.init import init  # noqa: E402
 from mason.cli.pod import pod  # noqa: E402
 
 main.add_command(init)
 main.add_command(pod)
+main.add_command(image)
 
 # --- command groups of other areas register below (one import + add_command each) ---
+from mason.cli.app import app  # noqa: E402
+from mason.cli.catalog import catalog  # noqa: E402
+
+main.add_command(app)
+main.add_command(catalog)

@@ -27,6 +27,8 @@ def host_vars(host) -> dict[str, Any]:
         "ansible_host": host.address,
         "ansible_port": host.ssh_port,
         "ansible_user": host.ssh_user,
+        # mason logs in as an unprivileged admin user and becomes root with sudo.
+        "ansible_become": host.ssh_user != "root",
         "ansible_ssh_private_key_file": str(keys / "id_ed25519"),
         # Hosts make their own host keys on first boot: trust on first use,
         # recorded per pod, so a re-created pod on a reused port is not confused.

@@ -132,7 +132,7 @@ class App:
     source: str = ""
 
 
-class _Errors:
+class ErrorList:
     """Collects ``source: path: message`` lines."""
 
     def __init__(self, source: str) -> None:
@@ -152,7 +152,7 @@ class _Errors:
             return None
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     return {
         dict: "a mapping",
         list: "a list",
@@ -164,7 +164,7 @@ def _type_name(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def _unknown_keys(errors: _Errors, path: str, data: Mapping[str, Any], allowed: Sequence[str]):
+def check_keys(errors: ErrorList, path: str, data: Mapping[str, Any], allowed: Sequence[str]):
     for key in data:
         if key in allowed:
             continue
@@ -173,16 +173,16 @@ def _unknown_keys(errors: _Errors, path: str, data: Mapping[str, Any], allowed: 
         errors.add(f"{path}.{key}" if path else str(key), f"unknown key ({hint})")
 
 
-def _mapping(errors: _Errors, path: str, value: Any) -> dict[str, Any] | None:
+def check_mapping(errors: ErrorList, path: str, value: Any) -> dict[str, Any] | None:
     if isinstance(value, dict):
         return value
-    errors.add(path, f"expected a mapping, got {_type_name(value)}")
+    errors.add(path, f"expected a mapping, got {type_name(value)}")
     return None
 
 
-def _int(errors: _Errors, path: str, value: Any, *, low: int, high: int) -> int | None:
+def check_int(errors: ErrorList, path: str, value: Any, *, low: int, high: int) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
-        errors.add(path, f"expected an integer, got {_type_name(value)} {value!r}")
+        errors.add(path, f"expected an integer, got {type_name(value)} {value!r}")
         return None
     if value < low:
         errors.add(path, f"must be >= {low}, got {value}")
@@ -193,33 +193,33 @@ def _int(errors: _Errors, path: str, value: Any, *, low: int, high: int) -> int 
     return value
 
 
-def _string(errors: _Errors, path: str, value: Any) -> str | None:
+def _string(errors: ErrorList, path: str, value: Any) -> str | None:
     if isinstance(value, str) and value.strip():
         return value
-    errors.add(path, f"expected a non-empty string, got {_type_name(value)}")
+    errors.add(path, f"expected a non-empty string, got {type_name(value)}")
     return None
 
 
-def _str_list(errors: _Errors, path: str, value: Any) -> list[str] | None:
+def _str_list(errors: ErrorList, path: str, value: Any) -> list[str] | None:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list):
-        errors.add(path, f"expected a list of strings, got {_type_name(value)}")
+        errors.add(path, f"expected a list of strings, got {type_name(value)}")
         return None
     out = []
     for i, item in enumerate(value):
         if isinstance(item, str):
             out.append(item)
         else:
-            errors.add(f"{path}[{i}]", f"expected a string, got {_type_name(item)}")
+            errors.add(f"{path}[{i}]", f"expected a string, got {type_name(item)}")
     return out
 
 
-def _port(errors: _Errors, path: str, value: Any) -> Port | None:
+def _port(errors: ErrorList, path: str, value: Any) -> Port | None:
     def number(p: str, v: Any) -> int | None:
         if isinstance(v, str) and v.isdigit():
             v = int(v)
-        return _int(errors, p, v, low=1, high=65535)
+        return check_int(errors, p, v, low=1, high=65535)
 
     if isinstance(value, int) and not isinstance(value, bool):
         c = number(path, value)
@@ -239,10 +239,10 @@ def _port(errors: _Errors, path: str, value: Any) -> Port | None:
         if c is None or (sep and pub is None):
             return None
         return Port(c, pub, proto)
-    data = _mapping(errors, path, value)
+    data = check_mapping(errors, path, value)
     if data is None:
         return None
-    _unknown_keys(errors, path, data, PORT_KEYS)
+    check_keys(errors, path, data, PORT_KEYS)
     if "container" not in data:
         errors.add(f"{path}.container", "required")
         return None
@@ -257,7 +257,7 @@ def _port(errors: _Errors, path: str, value: Any) -> Port | None:
     return Port(c, pub, proto)
 
 
-def _volume(errors: _Errors, path: str, value: Any) -> Volume | None:
+def _volume(errors: ErrorList, path: str, value: Any) -> Volume | None:
     if isinstance(value, str):
         parts = value.split(":")
         if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("ro", "rw")):
@@ -266,10 +266,10 @@ def _volume(errors: _Errors, path: str, value: Any) -> Volume | None:
         data: dict[str, Any] = {"source": parts[0], "target": parts[1]}
         data["read_only"] = len(parts) == 3 and parts[2] == "ro"
     else:
-        data = _mapping(errors, path, value) or {}
+        data = check_mapping(errors, path, value) or {}
         if not data:
             return None
-        _unknown_keys(errors, path, data, VOLUME_KEYS)
+        check_keys(errors, path, data, VOLUME_KEYS)
     source, target = data.get("source"), data.get("target")
     ok = True
     if not isinstance(source, str) or not _VOLUME_NAME.match(source):
@@ -288,16 +288,16 @@ def _volume(errors: _Errors, path: str, value: Any) -> Volume | None:
         ok = False
     read_only = data.get("read_only", False)
     if not isinstance(read_only, bool):
-        errors.add(f"{path}.read_only", f"expected a boolean, got {_type_name(read_only)}")
+        errors.add(f"{path}.read_only", f"expected a boolean, got {type_name(read_only)}")
         ok = False
     return Volume(source, target, read_only) if ok else None
 
 
-def _healthcheck(errors: _Errors, path: str, value: Any) -> Healthcheck | None:
-    data = _mapping(errors, path, value)
+def _healthcheck(errors: ErrorList, path: str, value: Any) -> Healthcheck | None:
+    data = check_mapping(errors, path, value)
     if data is None:
         return None
-    _unknown_keys(errors, path, data, HEALTHCHECK_KEYS)
+    check_keys(errors, path, data, HEALTHCHECK_KEYS)
     if "test" not in data:
         errors.add(f"{path}.test", "required (a command, e.g. [pg_isready, -q])")
         return None
@@ -307,7 +307,7 @@ def _healthcheck(errors: _Errors, path: str, value: Any) -> Healthcheck | None:
         durations[key] = (
             errors.check(f"{path}.{key}", parse_duration, data[key]) if key in data else default
         )
-    retries = _int(errors, f"{path}.retries", data.get("retries", 3), low=1, high=100)
+    retries = check_int(errors, f"{path}.retries", data.get("retries", 3), low=1, high=100)
     if test is None or retries is None or None in durations.values():
         return None
     return Healthcheck(
@@ -326,19 +326,19 @@ def _merge_template(template: Mapping[str, Any], data: Mapping[str, Any]) -> dic
     return merged
 
 
-def _service(
-    errors: _Errors,
+def parse_service(
+    errors: ErrorList,
     name: str,
     data: Any,
     catalog: Mapping[str, Mapping[str, Any]] | None,
 ) -> Service | None:
     path = f"services.{name}"
     errors.check(path, lambda v: check_name("service", v), name)
-    data = _mapping(errors, path, data)
+    data = check_mapping(errors, path, data)
     if data is None:
         return None
     before = len(errors.lines)
-    _unknown_keys(errors, path, data, SERVICE_KEYS)
+    check_keys(errors, path, data, SERVICE_KEYS)
     sources = [k for k in ("image", "catalog", "build") if k in data]
     if len(sources) != 1:
         found = f"got {', '.join(sources)}" if sources else "got none"
@@ -353,20 +353,22 @@ def _service(
                 hint = f"did you mean {near[0]!r}?" if near else f"known: {', '.join(catalog)}"
                 errors.add(f"{path}.catalog", f"no catalog entry {entry_name!r} ({hint})")
     for key in ("image", "catalog", "build", "description"):
-        if key in data and key in sources + ["description"]:
+        if key in data and key in [*sources, "description"]:
             _string(errors, f"{path}.{key}", data[key])
     if isinstance(data.get("image"), str) and not _IMAGE.match(data["image"]):
         errors.add(f"{path}.image", f"not an image reference: {data['image']!r}")
     if isinstance(data.get("build"), str) and Path(data["build"]).is_absolute():
         errors.add(f"{path}.build", "must be a directory relative to the project")
     command = _str_list(errors, f"{path}.command", data["command"]) if "command" in data else []
-    replicas = _int(errors, f"{path}.replicas", data.get("replicas", 1), low=1, high=MAX_REPLICAS)
+    replicas = check_int(
+        errors, f"{path}.replicas", data.get("replicas", 1), low=1, high=MAX_REPLICAS
+    )
 
     cpu, memory = DEFAULT_CPU, DEFAULT_MEMORY
     if "resources" in data:
-        res = _mapping(errors, f"{path}.resources", data["resources"])
+        res = check_mapping(errors, f"{path}.resources", data["resources"])
         if res is not None:
-            _unknown_keys(errors, f"{path}.resources", res, RESOURCE_KEYS)
+            check_keys(errors, f"{path}.resources", res, RESOURCE_KEYS)
             if "cpu" in res:
                 cpu = errors.check(f"{path}.resources.cpu", parse_cpu, res["cpu"])
             if "memory" in res:
@@ -383,16 +385,16 @@ def _service(
             for public, _proto in sorted({x for x in publics if publics.count(x) > 1}):
                 errors.add(f"{path}.ports", f"public port {public} given twice")
         else:
-            errors.add(f"{path}.ports", f"expected a list, got {_type_name(data['ports'])}")
+            errors.add(f"{path}.ports", f"expected a list, got {type_name(data['ports'])}")
 
     env: dict[str, str] = {}
     if "env" in data:
-        raw_env = _mapping(errors, f"{path}.env", data["env"]) or {}
+        raw_env = check_mapping(errors, f"{path}.env", data["env"]) or {}
         for key, value in raw_env.items():
             if not isinstance(key, str) or not _ENV_NAME.match(key):
                 errors.add(f"{path}.env.{key}", "not a valid environment variable name")
             elif value is None or isinstance(value, dict | list):
-                errors.add(f"{path}.env.{key}", f"expected a scalar, got {_type_name(value)}")
+                errors.add(f"{path}.env.{key}", f"expected a scalar, got {type_name(value)}")
             else:
                 env[key] = str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -404,7 +406,7 @@ def _service(
                 if vol:
                     volumes.append(vol)
         else:
-            errors.add(f"{path}.volumes", f"expected a list, got {_type_name(data['volumes'])}")
+            errors.add(f"{path}.volumes", f"expected a list, got {type_name(data['volumes'])}")
 
     healthcheck = (
         _healthcheck(errors, f"{path}.healthcheck", data["healthcheck"])
@@ -423,8 +425,8 @@ def _service(
 
     strategy, constraints = "spread", []
     if "placement" in data:
-        pl = _mapping(errors, f"{path}.placement", data["placement"]) or {}
-        _unknown_keys(errors, f"{path}.placement", pl, PLACEMENT_KEYS)
+        pl = check_mapping(errors, f"{path}.placement", data["placement"]) or {}
+        check_keys(errors, f"{path}.placement", pl, PLACEMENT_KEYS)
         strategy = pl.get("strategy", "spread")
         if strategy not in STRATEGIES:
             errors.add(
@@ -439,7 +441,7 @@ def _service(
 
     min_available = 1
     if "min_available" in data:
-        min_available = _int(
+        min_available = check_int(
             errors, f"{path}.min_available", data["min_available"], low=0, high=MAX_REPLICAS
         )
         if replicas is not None and min_available is not None and min_available > replicas:
@@ -487,11 +489,11 @@ def parse_manifest(
     an app may ask for. Either may be None to skip that check.
     Raises :class:`ManifestError` with every problem found.
     """
-    errors = _Errors(source)
+    errors = ErrorList(source)
     if not isinstance(data, dict):
-        errors.add("", f"expected a mapping with 'services', got {_type_name(data)}")
+        errors.add("", f"expected a mapping with 'services', got {type_name(data)}")
         raise ManifestError(errors.lines)
-    _unknown_keys(errors, "", data, APP_KEYS)
+    check_keys(errors, "", data, APP_KEYS)
     name = data.get("name", default_name)
     if name is None:
         errors.add("name", "required")
@@ -501,14 +503,16 @@ def parse_manifest(
     raw_services = data.get("services")
     if raw_services is None:
         errors.add("services", "required: a mapping of service name to service")
-    elif not isinstance(raw_services, dict) or not raw_services:
-        errors.add("services", f"expected a non-empty mapping, got {_type_name(raw_services)}")
+    elif not isinstance(raw_services, dict):
+        errors.add("services", f"expected a mapping, got {type_name(raw_services)}")
+    elif not raw_services:
+        errors.add("services", "must define at least one service")
     else:
         for sname in raw_services:
             if not isinstance(sname, str):
                 errors.add(f"services.{sname}", "service names must be strings")
                 continue
-            svc = _service(errors, sname, raw_services[sname], catalog)
+            svc = parse_service(errors, sname, raw_services[sname], catalog)
             if svc:
                 services[sname] = svc
         defined = list(raw_services)
@@ -521,7 +525,9 @@ def parse_manifest(
                     errors.add(f"services.{sname}.links[{i}]", "a service cannot link to itself")
                 elif link not in raw_services:
                     near = difflib.get_close_matches(link, defined, n=1)
-                    hint = f"did you mean {near[0]!r}?" if near else f"services: {', '.join(defined)}"
+                    hint = (
+                        f"did you mean {near[0]!r}?" if near else f"services: {', '.join(defined)}"
+                    )
                     errors.add(
                         f"services.{sname}.links[{i}]", f"no service {link!r} in this app ({hint})"
                     )
@@ -535,7 +541,7 @@ def parse_manifest(
             else:
                 app_addons.append(addon)
     if "description" in data and not isinstance(data["description"], str):
-        errors.add("description", f"expected a string, got {_type_name(data['description'])}")
+        errors.add("description", f"expected a string, got {type_name(data['description'])}")
     if errors.lines:
         raise ManifestError(errors.lines)
     return App(
@@ -575,6 +581,55 @@ def load_manifest(
     """Read and validate one manifest file. The app name defaults to the file's stem."""
     source = source or str(path)
     data = read_yaml(path, source)
-    return parse_manifest(
-        data, source, default_name=path.stem, catalog=catalog, addons=addons
-    )
+    return parse_manifest(data, source, default_name=path.stem, catalog=catalog, addons=addons)
+
+
+def add_service_text(text: str | None, app: str, service: str, fields: Mapping[str, Any]) -> str:
+    """``text`` (a manifest, or None for a new one) with one more service appended.
+
+    Edits the text rather than re-dumping the YAML, so the user's comments and
+    layout survive; falls back to a re-dump only when the file's shape (flow style,
+    odd indentation) makes a textual insert unsafe.
+    """
+    block = yaml.safe_dump({service: dict(fields)}, sort_keys=False, default_flow_style=False)
+    if text is None or not text.strip():
+        return f"---\nname: {app}\nservices:\n" + _indent(block, "  ")
+    data = yaml.safe_load(text) or {}
+    old = dict(data.get("services") or {}) if isinstance(data, dict) else {}
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    start = next((i for i, ln in enumerate(lines) if re.match(r"^services:\s*(#.*)?$", ln)), None)
+    if start is None and isinstance(data, dict) and "services" not in data:
+        new = "".join(lines) + "services:\n" + _indent(block, "  ")
+    elif start is not None:
+        end, child_indent = len(lines), None
+        for j in range(start + 1, len(lines)):
+            line = lines[j]
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            if not line[0].isspace():
+                end = j
+                break
+            if child_indent is None:
+                child_indent = line[: len(line) - len(line.lstrip())]
+        k = end
+        while k > start + 1 and not lines[k - 1].strip():
+            k -= 1
+        lines.insert(k, _indent(block, child_indent or "  "))
+        new = "".join(lines)
+    else:
+        new = ""
+    try:
+        parsed = yaml.safe_load(new) if new else None
+    except yaml.YAMLError:
+        parsed = None
+    if not isinstance(parsed, dict) or parsed.get("services") != {**old, service: dict(fields)}:
+        data = dict(data) if isinstance(data, dict) else {"name": app}
+        data["services"] = {**old, service: dict(fields)}
+        new = "---\n" + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    return new
+
+
+def _indent(block: str, prefix: str) -> str:
+    return "".join(prefix + line if line.strip() else line for line in block.splitlines(True))

@@ -16,6 +16,9 @@ from mason.providers.base import Provider
 
 BUILTIN = {
     "docker": "mason.providers.docker:DockerProvider",
+    "aws": "mason.providers.aws:AwsProvider",
+    "rackspace": "mason.providers.rackspace:RackspaceProvider",
+    "static": "mason.providers.static:StaticProvider",
 }
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
+from pathlib import Path
+from typing import Any
 
 import click
+import yaml
 
 from mason.cli import _progress
 from mason.cli._context import Ctx, pass_ctx
@@ -13,10 +17,21 @@ from mason.cli.pod._common import hosts_table, provider_option
 from mason.core.errors import HostsUnreachable, InvalidInput, MasonError, NotFound
 from mason.core.names import check_name, check_pod_name
 from mason.core.project import load_project, parse_memory
-from mason.providers import get_provider
+from mason.providers import get_provider, provider_class
 from mason.providers.base import DEFAULT_ENVIRONMENT, DEFAULT_ZONES, PodSpec
 from mason.providers.keys import forget_pod, pod_key
 from mason.providers.wait import wait_for_ssh
+
+# Provider options that have a flag of their own (cloud providers); each feeds
+# the pod's ``options`` (mason.yml) under the same key, and wins over it.
+_CLOUD_FLAGS = {
+    "region": "--region",
+    "size": "--size",
+    "image": "--image",
+    "endpoint_url": "--endpoint-url",
+    "vpc_id": "--vpc-id",
+    "admin_networks": "--admin-network",
+}
 
 
 def _zones(value: str | None) -> tuple[str, ...] | None:
@@ -71,6 +86,18 @@ def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--ssh-timeout", type=float, default=90.0, show_default=True, help="Seconds to wait for SSH."
 )
+@click.option("--region", help="Cloud region (aws: eu-west-1, ...; rackspace: DFW, ORD, IAD, ...).")
+@click.option("--size", help="Cloud machine size (aws: instance type; rackspace: flavor).")
+@click.option("--image", help="Cloud image (aws: AMI id or name pattern; rackspace: image).")
+@click.option("--endpoint-url", help="aws: EC2 endpoint (default: boto3's, or AWS_ENDPOINT_URL).")
+@click.option("--vpc-id", help="aws: put the pod in this existing VPC (never deleted by mason).")
+@click.option(
+    "--admin-network",
+    "admin_networks",
+    multiple=True,
+    metavar="CIDR",
+    help="aws: network allowed to reach SSH (repeatable; replaces options.admin_networks).",
+)
 @pass_ctx
 def create(
     ctx: Ctx,
@@ -84,6 +111,12 @@ def create(
     labels: tuple[str, ...],
     no_wait: bool,
     ssh_timeout: float,
+    region: str | None,
+    size: str | None,
+    image: str | None,
+    endpoint_url: str | None,
+    vpc_id: str | None,
+    admin_networks: tuple[str, ...],
 ) -> None:
     """Create pod NAME, or grow it, and provision its new hosts.
 
@@ -97,6 +130,11 @@ def create(
       mason pod create demo                      3 local hosts in zone-a/b/c
       mason pod create demo --hosts 5            grow it to 5
       mason pod create ci --env dev --hosts 2 --memory 512Mi --label disk=ssd
+      mason pod create prod --provider aws --region eu-west-1 --size t3.small \\
+          --admin-network 203.0.113.0/24 --hosts 3
+
+    Cloud hosts (aws, rackspace) that do not answer SSH are kept, tagged and
+    reported (exit 7): fix access and re-run to provision them, or destroy the pod.
     """
     check_pod_name(name)
     defaults = load_project(ctx.project_dir).pod(name)
@@ -105,7 +143,29 @@ def create(
         raise InvalidInput(f"--hosts: must be >= 1, got {hosts}")
     if cpu is not None and cpu <= 0:
         raise InvalidInput(f"--cpu: must be > 0, got {cpu:g}")
-    provider = get_provider(provider_name, defaults.options)
+    # Every option is checked before the provider is touched: bad input never
+    # leaves anything behind.
+    zone_list = _zones(zones) or defaults.zones or DEFAULT_ZONES
+    memory_bytes = parse_memory(memory, "--memory") if memory else defaults.memory or 2**30
+    label_map = {**defaults.labels, **_labels(labels)}
+    if environment:
+        check_name("environment", environment, where="--env")
+    flags = {
+        "region": region,
+        "size": size,
+        "image": image,
+        "endpoint_url": endpoint_url,
+        "vpc_id": vpc_id,
+        "admin_networks": list(admin_networks),
+    }
+    options = {**defaults.options, **{k: v for k, v in flags.items() if v}}
+    accepted = getattr(provider_class(provider_name), "option_keys", ())
+    for key, value in flags.items():
+        if value and key not in accepted:
+            raise InvalidInput(f"{_CLOUD_FLAGS[key]}: not an option of provider {provider_name!r}")
+    if "project_dir" in accepted:  # providers whose state is mason.yml itself (static)
+        options.setdefault("project_dir", str(ctx.project_dir))
+    provider = get_provider(provider_name, options)
     provider.check()
     existing = provider.list_hosts(name)
     spec = PodSpec(
@@ -119,11 +179,11 @@ def create(
             where="--env",
         ),
         hosts=hosts or defaults.hosts or len(existing) or 3,
-        zones=_zones(zones) or defaults.zones or DEFAULT_ZONES,
+        zones=zone_list,
         cpu=cpu or defaults.cpu or 1.0,
-        memory=parse_memory(memory, "--memory") if memory else defaults.memory or 2**30,
-        labels={**defaults.labels, **_labels(labels)},
-        options=defaults.options,
+        memory=memory_bytes,
+        labels=label_map,
+        options=options,
     )
     started = time.monotonic()
     key = pod_key(provider.name, name)
@@ -140,14 +200,24 @@ def create(
         run = None
         if not no_wait:
             targets = result.created or result.hosts
-            run = _progress.run(
-                ctx,
-                "provision",
-                title=f"provision {name}",
-                pods=[name],
-                limit=",".join(h.name for h in targets),
-            )
-    except (MasonError, KeyboardInterrupt):
+            with _inventory(name, provider.name, options) as inventory:
+                run = _progress.run(
+                    ctx,
+                    "provision",
+                    title=f"provision {name}",
+                    pods=[name],
+                    inventory=inventory,
+                    limit=",".join(h.name for h in targets),
+                )
+    except (MasonError, KeyboardInterrupt) as exc:
+        if isinstance(exc, HostsUnreachable) and getattr(provider, "keep_unreachable", False):
+            # Cloud hosts are slow and costly to re-make, and unreachable mostly
+            # means an admin network is missing: keep them (tagged) and say how on.
+            raise HostsUnreachable(
+                exc.message,
+                hint=f"hosts kept; allow SSH from here and re-run `mason pod create {name}` "
+                f"to provision them, or `mason pod destroy {name}`",
+            ) from None
         if result.created:
             ctx.say(f"rolling back: removing the {len(result.created)} host(s) made by this run")
             if result.existing:
@@ -187,3 +257,21 @@ def create(
         hosts_table(hosts_now, title=f"pod {name} ({spec.environment}, {provider.name})")
     )
     ctx.console.print(summary)
+
+
+@contextlib.contextmanager
+def _inventory(pod: str, provider_name: str, options: dict[str, Any]):
+    """The inventory plugin's config for a pod on ``provider_name`` (None: the runner's)."""
+    if provider_name == "docker":
+        yield None
+        return
+    config = {
+        "plugin": "mason",
+        "pods": [pod],
+        "providers": [provider_name],
+        "provider_options": {provider_name: options},
+    }
+    with tempfile.TemporaryDirectory(prefix="mason-inv-") as tmp:
+        path = Path(tmp) / "pod.mason.yml"
+        path.write_text(yaml.safe_dump(config))
+        yield str(path)

@@ -43,7 +43,8 @@ _HOST_RUN_ARGS: dict[str, Any] = {
     "tmpfs": {"/run": "", "/run/lock": ""},
     "cgroupns": "host",
 }
-SSH_USER = "root"
+SSH_USER = "mason"  # admin user of the host image (uid 1000, sudo)
+SSH_UID = 1000
 LABEL = "mason.pod"
 STARTUP_TIMEOUT = 60.0
 
@@ -195,7 +196,7 @@ class DockerProvider(Provider):
         container = self.client.containers.get(created["Id"])
         # The pod's public key goes in before first boot, so no window exists
         # where the host runs without its authorized key or with a shared one.
-        container.put_archive("/root", _authorized_keys_tar(key.public_openssh))
+        container.put_archive(f"/home/{SSH_USER}", _authorized_keys_tar(key.public_openssh))
         container.start()
         return container
 
@@ -251,10 +252,12 @@ def _authorized_keys_tar(public_key: str) -> bytes:
     with tarfile.open(fileobj=buf, mode="w") as tar:
         ssh_dir = tarfile.TarInfo(".ssh")
         ssh_dir.type, ssh_dir.mode = tarfile.DIRTYPE, 0o700
+        ssh_dir.uid = ssh_dir.gid = SSH_UID
         tar.addfile(ssh_dir)
         data = (public_key.strip() + "\n").encode()
         info = tarfile.TarInfo(".ssh/authorized_keys")
         info.size, info.mode = len(data), 0o600
+        info.uid = info.gid = SSH_UID
         tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
 

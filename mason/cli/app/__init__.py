@@ -1,0 +1,27 @@
+"""``mason app``: validate app manifests, plan where their containers go, add catalog services."""
+
+from __future__ import annotations
+
+import click
+
+from mason.cli.app.add_service import add_service
+from mason.cli.app.plan import plan
+from mason.cli.app.validate import validate
+
+
+@click.group()
+def app():
+    """Apps: manifests in apps/<name>.yml, their plans, and catalog services.
+
+    \b
+    Examples:
+      mason app validate apps/*.yml
+      mason app plan shop --pod demo
+      mason app plan shop --hosts-file pod.yml --explain
+      mason app add-service shop db --catalog postgresql
+    """
+
+
+app.add_command(validate)
+app.add_command(plan)
+app.add_command(add_service)

@@ -1,0 +1,163 @@
+"""``mason app plan APP``: where every container would go, like a terraform/nomad plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from mason.cli._context import Ctx, pass_ctx
+from mason.cli.app._common import app_file, display, load_app
+from mason.cli.pod._common import hosts_of, provider_option
+from mason.core.errors import Infeasible
+from mason.core.hostsfile import load_hosts_file
+from mason.core.placement import (
+    KEEP,
+    MOVE,
+    NEW,
+    REMOVE,
+    HostSpec,
+    Plan,
+    requests_from_app,
+)
+from mason.core.placement import plan as make_plan
+from mason.core.units import format_memory
+
+ACTION_STYLE = {NEW: "green", KEEP: "dim", MOVE: "yellow", REMOVE: "red"}
+ACTION_MARK = {NEW: "+", KEEP: " ", MOVE: "~", REMOVE: "-"}
+
+
+def host_spec(host) -> HostSpec:
+    """A provider's Host as placement sees it (cores -> millicores)."""
+    return HostSpec(
+        name=host.name,
+        zone=host.zone,
+        cpu=round(host.cpu * 1000),
+        memory=int(host.memory),
+        role=host.role,
+        labels=dict(host.labels),
+    )
+
+
+@click.command("plan")
+@click.argument("app_name", metavar="APP")
+@click.option("--pod", metavar="POD", help="Plan against this pod's hosts.")
+@click.option(
+    "--hosts-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Plan against hosts described in a YAML or JSON file (docs/placement.md).",
+)
+@provider_option
+@click.option("--explain", is_flag=True, help="Show every bidder's verdict for each container.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
+@pass_ctx
+def plan(
+    ctx: Ctx,
+    app_name: str,
+    pod: str | None,
+    hosts_file: Path | None,
+    provider_name: str | None,
+    explain: bool,
+    as_json: bool,
+) -> None:
+    """Plan where every container of APP goes: service, replica, host, zone, action.
+
+    APP is a name (apps/APP.yml in the project) or a manifest path. Actions:
+    new, keep (stays where it runs), move, remove. Exits 9 when some container
+    fits nowhere, after printing why, per bidder.
+
+    \b
+    Examples:
+      mason app plan shop --pod demo
+      mason app plan shop --hosts-file pod.yml --explain
+      mason app plan shop --hosts-file pod.yml --json | jq '.placements'
+    """
+    if (pod is None) == (hosts_file is None):
+        raise click.UsageError("give exactly one of --pod or --hosts-file")
+    path = app_file(ctx, app_name)
+    app = load_app(ctx, path)
+    if hosts_file is not None:
+        described = load_hosts_file(hosts_file, source=display(hosts_file, ctx.project_dir))
+        hosts, current = list(described.hosts), list(described.current)
+        where = display(hosts_file, ctx.project_dir)
+    else:
+        # Deployment does not exist yet, so a real pod has no mason containers:
+        # everything is new. Reading mason.app/mason.service/mason.replica labels
+        # from the hosts' engines belongs to the deploy issue.
+        _, provider_hosts = hosts_of(ctx, pod, provider_name)
+        hosts, current = [host_spec(h) for h in provider_hosts], []
+        where = f"pod {pod}"
+    result = make_plan(hosts, requests_from_app(app), current, explain=explain)
+
+    if ctx.json or as_json:
+        ctx.emit_json({"app": app.name, **result.to_dict()})
+    else:
+        _render(ctx, app.name, where, hosts, result, explain)
+    if result.unplaced:
+        first = result.unplaced[0]
+        more = f" (and {len(result.unplaced) - 1} more)" if len(result.unplaced) > 1 else ""
+        raise Infeasible(
+            f"{len(result.unplaced)} container(s) of app {app.name} fit nowhere: "
+            f"{first.service} replica {first.replica}: {'; '.join(first.reasons)}{more}"
+        )
+
+
+def _render(ctx: Ctx, app: str, where: str, hosts, result: Plan, explain: bool) -> None:
+    console = ctx.console
+    capacity = sum(h.memory for h in hosts)
+    console.print(f"Plan for app {app} on {where} ({len(hosts)} hosts, {format_memory(capacity)})")
+    table = Table(show_edge=False, pad_edge=False, box=None)
+    for col in ("", "service", "replica", "host", "zone", "action"):
+        table.add_column(col, justify="right" if col == "replica" else "left")
+    for p in result.placements:
+        action = p.action if p.previous_host is None else f"{p.action} (from {p.previous_host})"
+        style = ACTION_STYLE[p.action]
+        table.add_row(
+            ACTION_MARK[p.action],
+            p.service,
+            str(p.replica),
+            p.host,
+            p.zone or "-",
+            action,
+            style=style,
+        )
+    for u in result.unplaced:
+        table.add_row("!", u.service, str(u.replica), "-", "-", "unplaced", style="bold red")
+    console.print(table)
+    for u in result.unplaced:
+        console.print(
+            f"[red]{u.service} replica {u.replica} fits nowhere:[/] {'; '.join(u.reasons)}"
+        )
+    if explain:
+        console.print()
+        console.print("Bidders' verdicts:")
+        for e in result.explanations:
+            console.print(f"  {e.service}/{e.replica} -> {e.host or 'nowhere'} ({e.action})")
+            for v in e.verdicts:
+                rejected = "; ".join(
+                    f"{n} host{'s' if n != 1 else ''}: {r}" for r, n in v.rejected.items()
+                )
+                text = rejected or ("accepts every host" if not v.note else "")
+                parts = [p for p in (text, v.note) if p]
+                console.print(f"    {v.bidder}: {', '.join(parts)}")
+    console.print()
+    console.print("Survival (replicas left after the worst single loss; min_available):")
+    for s in result.survival:
+        host_ok = "ok" if s.survives_host_loss else "AT RISK"
+        zone_ok = "ok" if s.survives_zone_loss else "AT RISK"
+        need = (
+            f"; {s.replicas_for_zone_loss} replicas would survive a zone loss"
+            if not s.survives_zone_loss and s.replicas_for_zone_loss
+            else ""
+        )
+        console.print(
+            f"  {s.service}: {s.replicas} placed, min {s.min_available}; host loss -> "
+            f"{s.after_host_loss} {host_ok}; zone loss -> {s.after_zone_loss} {zone_ok}{need}"
+        )
+    counts = {a: sum(1 for p in result.placements if p.action == a) for a in ACTION_MARK}
+    console.print()
+    console.print(
+        f"Plan: {counts[NEW]} to add, {counts[MOVE]} to move, {counts[KEEP]} to keep, "
+        f"{counts[REMOVE]} to remove, {len(result.unplaced)} unplaced."
+    )

@@ -1,0 +1,93 @@
+"""Placement: every host bids for a container, bidders filter and score, the best bid wins.
+
+Public interface::
+
+    from mason.core.placement import HostSpec, Allocation, plan, requests_from_app
+    result = plan(hosts, requests_from_app(app), current)
+    result.to_dict()   # the documented --json shape
+
+See docs/placement.md for the bidders, the properties the engine keeps
+(deterministic, stable, complete on tiny instances) and the benchmark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mason.core.placement.bidders import (
+    ENTRY_POINT_GROUP,
+    BidContext,
+    Bidder,
+    HostState,
+    installed_bidders,
+    load_bidders,
+)
+from mason.core.placement.constraints import Constraint
+from mason.core.placement.engine import format_reasons, natural_key, plan
+from mason.core.placement.model import (
+    KEEP,
+    MOVE,
+    NEW,
+    REMOVE,
+    Allocation,
+    Explanation,
+    HostSpec,
+    Placement,
+    Plan,
+    ServiceRequest,
+    Survival,
+    Unplaced,
+    Verdict,
+)
+from mason.core.placement.survival import replicas_for_zone_loss
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "KEEP",
+    "MOVE",
+    "NEW",
+    "REMOVE",
+    "Allocation",
+    "BidContext",
+    "Bidder",
+    "Constraint",
+    "Explanation",
+    "HostSpec",
+    "HostState",
+    "Placement",
+    "Plan",
+    "ServiceRequest",
+    "Survival",
+    "Unplaced",
+    "Verdict",
+    "format_reasons",
+    "installed_bidders",
+    "load_bidders",
+    "natural_key",
+    "plan",
+    "replicas_for_zone_loss",
+    "requests_from_app",
+]
+
+
+def requests_from_app(app) -> list[ServiceRequest]:
+    """One :class:`ServiceRequest` per service of a validated ``mason.core.manifest.App``."""
+    return [
+        ServiceRequest(
+            app=app.name,
+            service=svc.name,
+            replicas=svc.replicas,
+            cpu=svc.cpu,
+            memory=svc.memory,
+            ports=svc.public_ports,
+            ha=svc.ha,
+            strategy=svc.strategy,
+            constraints=svc.constraints,
+            min_available=svc.min_available,
+        )
+        for svc in app.services.values()
+    ]
+
+
+def requests_from_apps(apps: Iterable) -> list[ServiceRequest]:
+    return [r for app in apps for r in requests_from_app(app)]
