@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 def mason(*args: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mason", *args], check=True, capture_output=True, cwd=REPO)
+    subprocess.run(
+        [sys.executable, "-m", "mason", *args], check=True, capture_output=True, cwd=REPO
+    )
     return time.perf_counter() - started
 
 
@@ -42,8 +44,12 @@ def main() -> None:
             create.append(mason("pod", "create", name, "--hosts", str(args.hosts)))
             noop.append(mason("pod", "create", name))
         finally:
-            subprocess.run([sys.executable, "-m", "mason", "pod", "destroy", name, "--yes"],
-                           capture_output=True, check=False, cwd=REPO)
+            subprocess.run(
+                [sys.executable, "-m", "mason", "pod", "destroy", name, "--yes"],
+                capture_output=True,
+                check=False,
+                cwd=REPO,
+            )
     result = {
         "benchmark": "pods",
         "hosts": args.hosts,
@@ -54,10 +60,14 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"create a {args.hosts}-host pod: median {result['create_seconds']['median']:.1f}s "
-          f"(runs: {', '.join(f'{t:.1f}' for t in create)})")
-    print(f"no-op re-run:          median {result['noop_rerun_seconds']['median']:.1f}s "
-          f"(runs: {', '.join(f'{t:.1f}' for t in noop)})")
+    print(
+        f"create a {args.hosts}-host pod: median {result['create_seconds']['median']:.1f}s "
+        f"(runs: {', '.join(f'{t:.1f}' for t in create)})"
+    )
+    print(
+        f"no-op re-run:          median {result['noop_rerun_seconds']['median']:.1f}s "
+        f"(runs: {', '.join(f'{t:.1f}' for t in noop)})"
+    )
     print(f"wrote {args.out}")
 
 

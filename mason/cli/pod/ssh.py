@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 
 import click
@@ -52,6 +53,9 @@ def ssh(
         "-o",
         "LogLevel=ERROR",
         f"{match.ssh_user}@{match.address}",
-        *command,
     ]
+    if command:
+        # ssh joins its arguments with spaces for the remote shell; quoting each
+        # keeps `mason pod ssh demo 1 -- docker info --format '{{.Driver}}'` intact.
+        args.append(shlex.join(command))
     os.execv(binary, args)  # noqa: S606 - replaces mason with ssh, argv list, no shell

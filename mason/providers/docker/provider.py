@@ -120,6 +120,14 @@ class DockerProvider(Provider):
                 f"--hosts {spec.hosts} would shrink it "
                 "(shrinking is not supported: destroy and re-create, or keep the count)"
             )
+        for host in existing:
+            if host.state != "running":
+                # A restarted engine or machine leaves hosts stopped: bring them back.
+                progress(f"starting stopped host {host.name}")
+                container = self.client.containers.get(f"mason-{host.name}")
+                container.start()
+                self._wait_running(container)
+        existing = self.list_hosts(spec.name)
         result = CreateResult(existing=existing)
         have = {h.index for h in existing}
         wanted = [i for i in range(1, spec.hosts + 1) if i not in have]
@@ -171,6 +179,7 @@ class DockerProvider(Provider):
             network_mode=network,
             nano_cpus=int(spec.cpu * 1e9),
             mem_limit=spec.memory,
+            restart_policy={"Name": "unless-stopped"},
             **_HOST_RUN_ARGS,
         )
         # systempaths=unconfined has no SDK keyword: it is empty masked and
