@@ -86,6 +86,7 @@ class PodSpec:
 class CreateResult:
     created: list[Host] = field(default_factory=list)
     existing: list[Host] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)  # existing hosts that were stopped
 
     @property
     def hosts(self) -> list[Host]:
@@ -93,7 +94,7 @@ class CreateResult:
 
     @property
     def changed(self) -> bool:
-        return bool(self.created)
+        return bool(self.created or self.started)
 
 
 @dataclass

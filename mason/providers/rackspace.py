@@ -177,7 +177,7 @@ class RackspaceProvider(Provider):
 
         try:
             yield
-        except (ks_exc.Unauthorized, os_exc.NotAuthorized) as exc:
+        except ks_exc.Unauthorized as exc:
             raise EnvironmentProblem(
                 f"rackspace refused the credentials ({_first_line(exc)})",
                 hint="check RAX_USERNAME and RAX_API_KEY",
@@ -189,6 +189,11 @@ class RackspaceProvider(Provider):
             ) from None
         except os_exc.HttpException as exc:
             detail = f"HTTP {exc.status_code}: {_details(exc)}"
+            if exc.status_code == 401:
+                raise EnvironmentProblem(
+                    f"rackspace refused the credentials ({detail})",
+                    hint="check RAX_USERNAME and RAX_API_KEY",
+                ) from None
             text = detail.lower()
             if exc.status_code in (403, 413) and ("quota" in text or "limit" in text):
                 raise ProviderError(

@@ -234,6 +234,8 @@ def create(
             f"pod {name}: {len(result.created)} host(s) created, "
             f"{len(hosts_now)} in all ({elapsed:.1f}s)"
         )
+    elif result.started:
+        summary = f"pod {name}: started stopped host(s) again: {', '.join(result.started)}"
     else:
         changed = run.changed if run else 0
         summary = (
@@ -247,7 +249,8 @@ def create(
                 "provider": provider.name,
                 "environment": spec.environment,
                 "created": [h.name for h in result.created],
-                "changed": bool(result.created) or bool(run and run.changed),
+                "started": result.started,
+                "changed": result.changed or bool(run and run.changed),
                 "elapsed": round(elapsed, 2),
                 "hosts": [h.to_dict() for h in hosts_now],
             }

@@ -120,6 +120,7 @@ class DockerProvider(Provider):
                 f"--hosts {spec.hosts} would shrink it "
                 "(shrinking is not supported: destroy and re-create, or keep the count)"
             )
+        started = []
         for host in existing:
             if host.state != "running":
                 # A restarted engine or machine leaves hosts stopped: bring them back.
@@ -127,8 +128,9 @@ class DockerProvider(Provider):
                 container = self.client.containers.get(f"mason-{host.name}")
                 container.start()
                 self._wait_running(container)
+                started.append(host.name)
         existing = self.list_hosts(spec.name)
-        result = CreateResult(existing=existing)
+        result = CreateResult(existing=existing, started=started)
         have = {h.index for h in existing}
         wanted = [i for i in range(1, spec.hosts + 1) if i not in have]
         if not wanted:
