@@ -16,8 +16,8 @@ echo "==> lint: ansible-lint" >&2
 ANSIBLE_CONFIG="$here/ansible.cfg" ansible-lint -q
 
 echo "==> removing test pods an interrupted run left behind (names start with mt)" >&2
-mason --json pod list | python -c 'import json, sys; print("\n".join(p["name"] for p in json.load(sys.stdin) if p["name"].startswith("mt")))' |
-  while read -r pod; do [ -n "$pod" ] && mason pod destroy "$pod" --yes; done
+leftover=$(mason --json pod list | python -c 'import json, sys; print(" ".join(p["name"] for p in json.load(sys.stdin) if p["name"].startswith("mt")))')
+for pod in $leftover; do mason pod destroy "$pod" --yes; done
 
 echo "==> host image (built once per recipe)" >&2
 mason image build >/dev/null
