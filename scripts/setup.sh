@@ -43,7 +43,12 @@ stamp=.venv/.mason-installed
 want=$(cat pyproject.toml; echo "extras=$extras")
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   log "installing mason${extras:+[$extras]} into .venv"
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e ".${extras:+[$extras]}"
+  # pip's own chatter goes to a log; it is shown only if the install fails.
+  if ! { .venv/bin/pip install -q --upgrade pip &&
+         .venv/bin/pip install -q -e ".${extras:+[$extras]}"; } >.venv/pip-install.log 2>&1; then
+    tail -n 30 .venv/pip-install.log >&2
+    echo "setup: pip install failed; full log: $here/.venv/pip-install.log" >&2
+    exit 1
+  fi
   printf '%s' "$want" >"$stamp"
 fi

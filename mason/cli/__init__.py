@@ -101,3 +101,6 @@ from mason.cli.catalog import catalog  # noqa: E402
 
 main.add_command(app)
 main.add_command(catalog)
+from mason.cli.harden import harden  # noqa: E402
+
+main.add_command(harden)
