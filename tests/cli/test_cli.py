@@ -50,7 +50,11 @@ def test_help_lists_command_groups(cli):
         (["pod", "create", "ok", "--provider", "nimbus"], 3, "unknown provider 'nimbus' (known: "),
         (["pod", "create", "ok", "--zones", ","], 3, "--zones: expected a comma-separated list"),
         (["pod", "create", "ok", "--memory", "lots"], 3, "--memory: expected a memory size"),
-        (["pod", "create", "ok", "--label", "novalue"], 3, "--label: expected KEY=VALUE, got 'novalue'"),
+        (
+            ["pod", "create", "ok", "--label", "novalue"],
+            3,
+            "--label: expected KEY=VALUE, got 'novalue'",
+        ),
         (["pod", "create", "ok", "--env", "Prod"], 3, "--env: invalid environment name 'Prod'"),
         (["pod", "show", "x" * 31], 3, "at most 30 characters, got 31"),
     ],

@@ -16,7 +16,9 @@ from tests.conftest import unique_pod_name
 MASON = [sys.executable, "-m", "mason"]
 
 
-def mason(*args: str, project: Path, check: bool = True, timeout: float = 600, **kw) -> subprocess.CompletedProcess:
+def mason(
+    *args: str, project: Path, check: bool = True, timeout: float = 600, **kw
+) -> subprocess.CompletedProcess:
     """Run the real CLI in a subprocess, as a user would."""
     proc = subprocess.run(
         [*MASON, "--project-dir", str(project), *args],
@@ -28,7 +30,8 @@ def mason(*args: str, project: Path, check: bool = True, timeout: float = 600, *
     )
     if check and proc.returncode != 0:
         raise AssertionError(
-            f"mason {' '.join(args)} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+            f"mason {' '.join(args)} exited {proc.returncode}\n"
+            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
         )
     return proc
 
@@ -38,7 +41,7 @@ def engine() -> docker.DockerClient:
     try:
         client = docker.from_env()
         client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means no engine
+    except Exception as exc:  # any failure means no engine
         pytest.fail(f"integration tests need a running Docker engine: {exc}")
     return client
 
@@ -53,11 +56,15 @@ def make_pod(engine, tmp_path_factory) -> Iterator[Callable[..., dict]]:
     """make_pod(hosts=3, *extra_args) -> the pod's JSON; every pod is destroyed afterwards."""
     made: list[tuple[str, Path]] = []
 
-    def _make(hosts: int = 3, *extra: str, name: str | None = None, project: Path | None = None) -> dict:
+    def _make(
+        hosts: int = 3, *extra: str, name: str | None = None, project: Path | None = None
+    ) -> dict:
         name = name or unique_pod_name()
         project = project or tmp_path_factory.mktemp("proj")
         made.append((name, project))
-        proc = mason("--json", "pod", "create", name, "--hosts", str(hosts), *extra, project=project)
+        proc = mason(
+            "--json", "pod", "create", name, "--hosts", str(hosts), *extra, project=project
+        )
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
     yield _make

@@ -29,7 +29,11 @@ ENV = {
 
 def test_ansible_doc_renders_the_plugin():
     out = subprocess.run(
-        ["ansible-doc", "-t", "inventory", "mason"], capture_output=True, text=True, env=ENV, check=True
+        ["ansible-doc", "-t", "inventory", "mason"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=True,
     ).stdout
     assert "Lists the hosts of one, several or all mason pods" in " ".join(out.split())
     for option in ("pods", "environment", "providers", "provider_options"):
@@ -38,9 +42,19 @@ def test_ansible_doc_renders_the_plugin():
 
 def _host(pod, index, zone, role, env="dev"):
     return Host(
-        name=f"{pod}-h{index}", pod=pod, provider="standin", environment=env, zone=zone, role=role,
-        index=index, address="127.0.0.1", ssh_port=40000 + index, ssh_user="mason", cpu=2.0,
-        memory=2**31, labels={"disk": "ssd"},
+        name=f"{pod}-h{index}",
+        pod=pod,
+        provider="standin",
+        environment=env,
+        zone=zone,
+        role=role,
+        index=index,
+        address="127.0.0.1",
+        ssh_port=40000 + index,
+        ssh_user="mason",
+        cpu=2.0,
+        memory=2**31,
+        labels={"disk": "ssd"},
     )
 
 
@@ -58,8 +72,12 @@ class StandIn(Provider):
         pass
 
     def list_hosts(self, pod=None, environment=None):
-        return [h for h in self.HOSTS if (environment is None or h.environment == environment)
-                and (pod is None or h.pod == pod)]
+        return [
+            h
+            for h in self.HOSTS
+            if (environment is None or h.environment == environment)
+            and (pod is None or h.pod == pod)
+        ]
 
     def create_hosts(self, spec, key, progress=None):
         raise NotImplementedError
@@ -102,10 +120,13 @@ def test_groups_and_vars(inventory):
 
 
 def test_filters_by_pod_and_environment(inventory):
-    assert sorted(h.name for h in inventory("plugin: mason\nproviders: [standin]\npods: [beta]\n")
-                  .get_hosts()) == ["beta-h1"]
-    assert sorted(h.name for h in inventory("plugin: mason\nproviders: [standin]\nenvironment: dev\n")
-                  .get_hosts()) == ["alpha-h1", "alpha-h2"]
+    assert sorted(
+        h.name for h in inventory("plugin: mason\nproviders: [standin]\npods: [beta]\n").get_hosts()
+    ) == ["beta-h1"]
+    assert sorted(
+        h.name
+        for h in inventory("plugin: mason\nproviders: [standin]\nenvironment: dev\n").get_hosts()
+    ) == ["alpha-h1", "alpha-h2"]
 
 
 def test_ignores_files_not_named_mason_yml(inventory):

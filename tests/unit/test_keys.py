@@ -12,7 +12,10 @@ def test_pod_key_is_ed25519_0600_and_stable(mason_home):
     assert key.public_openssh.startswith("ssh-ed25519 ")
     # ssh-keygen derives the same public key from the private file: the pair is real.
     derived = subprocess.run(
-        ["ssh-keygen", "-y", "-f", str(key.private_path)], capture_output=True, text=True, check=True
+        ["ssh-keygen", "-y", "-f", str(key.private_path)],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()[1]
     assert derived == key.public_openssh.split()[1]
     again = pod_key("docker", "keytest")

@@ -79,5 +79,5 @@ def test_only_the_newest_runs_are_kept(tmp_path, monkeypatch):
 
 
 def test_unknown_playbook(tmp_path):
-    with pytest.raises(NotFound, match="playbook .*nope.yml does not exist"):
+    with pytest.raises(NotFound, match=r"playbook .*nope\.yml does not exist"):
         runner.run_playbook("nope", project_dir=tmp_path)

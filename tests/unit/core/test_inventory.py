@@ -4,16 +4,33 @@ from mason.providers.base import Host
 
 def host(**kw) -> Host:
     base = dict(
-        name="demo-h2", pod="demo", provider="docker", environment="dev", zone="zone-b",
-        role="worker", index=2, address="127.0.0.1", ssh_port=32770, ssh_user="mason",
-        cpu=1.0, memory=2**30, labels={"disk": "ssd"}, private_address="172.20.0.3",
+        name="demo-h2",
+        pod="demo",
+        provider="docker",
+        environment="dev",
+        zone="zone-b",
+        role="worker",
+        index=2,
+        address="127.0.0.1",
+        ssh_port=32770,
+        ssh_user="mason",
+        cpu=1.0,
+        memory=2**30,
+        labels={"disk": "ssd"},
+        private_address="172.20.0.3",
     )
     base.update(kw)
     return Host(**base)
 
 
 def test_groups_per_pod_zone_role_environment_provider():
-    assert groups_of(host()) == ["pod_demo", "zone_zone_b", "role_worker", "env_dev", "provider_docker"]
+    assert groups_of(host()) == [
+        "pod_demo",
+        "zone_zone_b",
+        "role_worker",
+        "env_dev",
+        "provider_docker",
+    ]
 
 
 def test_connection_variables_use_the_pods_key_and_known_hosts(mason_home):

@@ -35,9 +35,15 @@ def test_reads_pod_defaults(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("pods:\n  local:\n    host: 3\n", "pods.local.host: unknown field 'host' (did you mean 'hosts'?)"),
+        (
+            "pods:\n  local:\n    host: 3\n",
+            "pods.local.host: unknown field 'host' (did you mean 'hosts'?)",
+        ),
         ("pods:\n  local:\n    hosts: 0\n", "pods.local.hosts: must be an integer >= 1, got 0"),
-        ("pods:\n  local:\n    memory: lots\n", "pods.local.memory: expected a memory size such as 512Mi"),
+        (
+            "pods:\n  local:\n    memory: lots\n",
+            "pods.local.memory: expected a memory size such as 512Mi",
+        ),
         ("pods:\n  Local: {}\n", "invalid pod name 'Local'"),
         ("pods:\n  local:\n    zones: []\n", "pods.local.zones: expected a non-empty list"),
         ("pod: {}\n", "unknown field 'pod' (did you mean 'pods'?)"),
