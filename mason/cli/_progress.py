@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rich import box
+from rich.console import Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -43,20 +45,28 @@ class RunView:
 
     def __enter__(self) -> RunView:
         if self.ctx.interactive:
-            self.live = Live(self._render(), console=self.ctx.err, refresh_per_second=8)
+            # get_renderable: redrawn on every refresh, so elapsed time ticks between events
+            self.live = Live(
+                console=self.ctx.err, refresh_per_second=4, get_renderable=self._render
+            )
             self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.live is not None:
-            self.live.update(self._render())
+            self.live.refresh()
             self.live.__exit__(None, None, None)
 
     def _elapsed(self) -> str:
         return f"{time.monotonic() - self.started:5.1f}s"
 
-    def _render(self) -> Table:
-        table = Table(title=f"{self.title}  [{self._elapsed()}]  {self.task}", title_justify="left")
+    def _render(self) -> Group:
+        # The title is a line of its own: as a table title it would wrap to the
+        # table's width and hide long task names.
+        header = Text.assemble(
+            (self.title, "bold"), f"  {self._elapsed()}  ", (self.task or "starting", "cyan")
+        )
+        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1))
         for col in ("host", "ok", "changed", "failed", "unreachable"):
             table.add_column(col, justify="left" if col == "host" else "right")
         for host, c in sorted(self.counts.items()):
@@ -67,7 +77,7 @@ class RunView:
                 Text(str(c["failed"]), style="red" if c["failed"] else ""),
                 Text(str(c["unreachable"]), style="red" if c["unreachable"] else ""),
             )
-        return table
+        return Group(header, table)
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event", "")
@@ -99,8 +109,6 @@ class RunView:
                 if outcome in ("failed", "unreachable"):
                     line += f": {failure_message(res)}"
                 self.ctx.err.print(line, markup=False)
-        if self.live is not None:
-            self.live.update(self._render())
 
 
 def report(ctx: Ctx, result: RunResult) -> None:
