@@ -95,11 +95,21 @@ def failure_message(res: Mapping[str, Any]) -> str:
     return "failed"
 
 
-def inventory_config(pods: Sequence[str] | None) -> dict[str, Any]:
-    """The inventory plugin's config for these pods (all pods when None)."""
-    config: dict[str, Any] = {"plugin": "mason"}
+def inventory_config(
+    pods: Sequence[str] | None,
+    providers: Sequence[str] = ("docker",),
+    provider_options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The inventory plugin's config for these pods (all pods when None).
+
+    Provider options are settings such as a region or an endpoint, never
+    credentials (those come from the environment), so they may be written here.
+    """
+    config: dict[str, Any] = {"plugin": "mason", "providers": list(providers)}
     if pods:
         config["pods"] = list(pods)
+    if provider_options:
+        config["provider_options"] = {k: dict(v) for k, v in provider_options.items()}
     return config
 
 
@@ -144,6 +154,8 @@ def run_playbook(
     *,
     project_dir: Path,
     pods: Sequence[str] | None = None,
+    providers: Sequence[str] = ("docker",),
+    provider_options: Mapping[str, Mapping[str, Any]] | None = None,
     inventory: str | None = None,
     extravars: Mapping[str, Any] | None = None,
     limit: str | None = None,
@@ -155,7 +167,8 @@ def run_playbook(
     forks: int = 20,
     event_handler: EventHandler | None = None,
 ) -> RunResult:
-    """Run ``playbooks/<playbook>`` against the hosts of ``pods`` (via the inventory plugin).
+    """Run ``playbooks/<playbook>`` against the hosts of ``pods`` (via the inventory plugin,
+    asking ``providers`` with ``provider_options``).
 
     ``inventory`` may instead name an inventory file or directory (AWX-style runs).
     Events go to ``event_handler`` as they happen; the summary comes back as a RunResult.
@@ -168,13 +181,17 @@ def run_playbook(
     if inventory is None:
         inv_dir = run_dir / "inventory"
         inv_dir.mkdir()
-        (inv_dir / "pods.mason.yml").write_text(yaml.safe_dump(inventory_config(pods)))
+        (inv_dir / "pods.mason.yml").write_text(
+            yaml.safe_dump(inventory_config(pods, providers, provider_options))
+        )
         inventory = str(inv_dir / "pods.mason.yml")
     bin_dir = str(Path(sys.executable).parent)
     envvars = {
         "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
         # ansible-runner starts ansible-playbook by name: it must be this venv's.
         "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+        # The inventory plugin runs in ansible's process: same project (static pods).
+        "MASON_PROJECT_DIR": str(project_dir),
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
     }

@@ -137,6 +137,11 @@ def run(
     ctx: Ctx, playbook: str, *, title: str, raise_on_failure: bool = True, **kwargs
 ) -> RunResult:
     """Run a playbook with progress and a summary; raise a MasonError if it failed."""
+    if kwargs.get("pods") and "providers" not in kwargs and kwargs.get("inventory") is None:
+        # Each pod's hosts come from its own provider (mason.yml), not only the local engine.
+        from mason.cli.pod._common import inventory_of
+
+        kwargs.update(inventory_of(ctx, kwargs["pods"]))
     with RunView(ctx, title) as view:
         result = run_playbook(
             playbook,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import click
 from rich.table import Table
@@ -11,7 +12,7 @@ from mason.cli._context import Ctx
 from mason.core.errors import NotFound
 from mason.core.names import check_pod_name
 from mason.core.project import load_project
-from mason.providers import get_provider, known
+from mason.providers import get_provider, known, provider_class
 from mason.providers.base import Host, Provider
 
 provider_option = click.option(
@@ -24,14 +25,34 @@ provider_option = click.option(
 )
 
 
+def provider_options(ctx: Ctx, provider_name: str, pod_options: dict[str, Any]) -> dict[str, Any]:
+    """A pod's provider options from mason.yml, plus what the provider needs to know of the
+    project (static pods are defined in mason.yml itself)."""
+    options = dict(pod_options)
+    if "project_dir" in getattr(provider_class(provider_name), "option_keys", ()):
+        options.setdefault("project_dir", str(ctx.project_dir))
+    return options
+
+
 def provider_for(ctx: Ctx, pod: str, provider_name: str | None) -> Provider:
     """The provider of ``pod``: explicit option, else mason.yml, else the local engine."""
-    project = load_project(ctx.project_dir)
-    defaults = project.pod(pod)
+    defaults = load_project(ctx.project_dir).pod(pod)
     name = provider_name or defaults.provider
-    provider = get_provider(name, defaults.options)
+    provider = get_provider(name, provider_options(ctx, name, defaults.options))
     provider.check()
     return provider
+
+
+def inventory_of(ctx: Ctx, pods: Sequence[str]) -> dict[str, Any]:
+    """Runner arguments that make the inventory plugin ask each pod's own provider."""
+    project = load_project(ctx.project_dir)
+    options: dict[str, dict[str, Any]] = {}
+    for pod in pods:
+        defaults = project.pod(pod)
+        options.setdefault(
+            defaults.provider, provider_options(ctx, defaults.provider, defaults.options)
+        )
+    return {"providers": list(options), "provider_options": {k: v for k, v in options.items() if v}}
 
 
 def hosts_of(ctx: Ctx, pod: str, provider_name: str | None) -> tuple[Provider, list[Host]]:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import time
-from pathlib import Path
-from typing import Any
 
 import click
-import yaml
 
 from mason.cli import _progress
 from mason.cli._context import Ctx, pass_ctx
-from mason.cli.pod._common import hosts_table, provider_option
+from mason.cli.pod._common import hosts_table, provider_option, provider_options
 from mason.core.errors import HostsUnreachable, InvalidInput, MasonError, NotFound
 from mason.core.names import check_name, check_pod_name
 from mason.core.project import load_project, parse_memory
@@ -163,8 +159,7 @@ def create(
     for key, value in flags.items():
         if value and key not in accepted:
             raise InvalidInput(f"{_CLOUD_FLAGS[key]}: not an option of provider {provider_name!r}")
-    if "project_dir" in accepted:  # providers whose state is mason.yml itself (static)
-        options.setdefault("project_dir", str(ctx.project_dir))
+    options = provider_options(ctx, provider_name, options)
     provider = get_provider(provider_name, options)
     provider.check()
     existing = provider.list_hosts(name)
@@ -187,7 +182,13 @@ def create(
     )
     started = time.monotonic()
     key = pod_key(provider.name, name)
-    result = provider.create_hosts(spec, key, progress=ctx.say)
+    try:
+        result = provider.create_hosts(spec, key, progress=ctx.say)
+    except BaseException:
+        # The provider rolled back its own hosts; a pod this run began leaves no key.
+        if not existing:
+            forget_pod(provider.name, name)
+        raise
     try:
         if result.created and not no_wait:
             ctx.say(f"waiting for SSH on {len(result.created)} host(s)")
@@ -200,15 +201,15 @@ def create(
         run = None
         if not no_wait:
             targets = result.created or result.hosts
-            with _inventory(name, provider.name, options) as inventory:
-                run = _progress.run(
-                    ctx,
-                    "provision",
-                    title=f"provision {name}",
-                    pods=[name],
-                    inventory=inventory,
-                    limit=",".join(h.name for h in targets),
-                )
+            run = _progress.run(
+                ctx,
+                "provision",
+                title=f"provision {name}",
+                pods=[name],
+                providers=[provider.name],
+                provider_options={provider.name: options},
+                limit=",".join(h.name for h in targets),
+            )
     except (MasonError, KeyboardInterrupt) as exc:
         if isinstance(exc, HostsUnreachable) and getattr(provider, "keep_unreachable", False):
             # Cloud hosts are slow and costly to re-make, and unreachable mostly
@@ -260,21 +261,3 @@ def create(
         hosts_table(hosts_now, title=f"pod {name} ({spec.environment}, {provider.name})")
     )
     ctx.console.print(summary)
-
-
-@contextlib.contextmanager
-def _inventory(pod: str, provider_name: str, options: dict[str, Any]):
-    """The inventory plugin's config for a pod on ``provider_name`` (None: the runner's)."""
-    if provider_name == "docker":
-        yield None
-        return
-    config = {
-        "plugin": "mason",
-        "pods": [pod],
-        "providers": [provider_name],
-        "provider_options": {provider_name: options},
-    }
-    with tempfile.TemporaryDirectory(prefix="mason-inv-") as tmp:
-        path = Path(tmp) / "pod.mason.yml"
-        path.write_text(yaml.safe_dump(config))
-        yield str(path)

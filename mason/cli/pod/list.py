@@ -6,6 +6,7 @@ import click
 from rich.table import Table
 
 from mason.cli._context import Ctx, pass_ctx
+from mason.cli.pod._common import provider_options
 from mason.core.errors import MasonError
 from mason.core.project import load_project
 from mason.providers import get_provider
@@ -30,12 +31,14 @@ def list_pods(ctx: Ctx, environment: str | None, providers: tuple[str, ...]) -> 
       mason pod list --env prod
       mason --json pod list | jq '.[].name'
     """
+    project = load_project(ctx.project_dir)
     if not providers:
-        project = load_project(ctx.project_dir)
         providers = tuple(dict.fromkeys(["docker", *(p.provider for p in project.pods.values())]))
     rows = []
     for name in providers:
-        provider = get_provider(name)
+        # settings (region, endpoint) of the first pod mason.yml puts on this provider
+        pod_options = next((p.options for p in project.pods.values() if p.provider == name), {})
+        provider = get_provider(name, provider_options(ctx, name, pod_options))
         try:
             provider.check()
         except MasonError:
