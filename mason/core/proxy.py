@@ -291,6 +291,30 @@ def plan_from_manifests(
     return assign_proxy_ports(LinkPlan(pod, tuple(services)))
 
 
+def plan_to_dict(plan: LinkPlan) -> dict[str, Any]:
+    """The plain form :func:`plan_from_dict` reads (what links.yml takes as mason_links_plan)."""
+    apps: dict[str, dict[str, Any]] = {}
+    for s in sorted(plan.services, key=lambda s: s.key):
+        apps.setdefault(s.app, {})[s.service] = {
+            "port": s.port,
+            "scheme": s.scheme,
+            "image": s.image,
+            "links": list(s.links),
+            "command": list(s.command),
+            "env": dict(s.env),
+            "replicas": [
+                {
+                    "replica": r.replica,
+                    "host": r.host,
+                    "address": r.address,
+                    "proxy_port": r.proxy_port,
+                }
+                for r in s.replicas
+            ],
+        }
+    return {"pod": plan.pod, "apps": apps}
+
+
 # -- what runs on a host --------------------------------------------------------------
 @dataclass(frozen=True)
 class Upstream:

@@ -1,0 +1,28 @@
+"""Options shared by the pki commands."""
+
+from __future__ import annotations
+
+import click
+
+from mason.core.pki import DEFAULT_LIFETIME, default_window, parse_duration
+
+DEFAULT_WINDOW = default_window(DEFAULT_LIFETIME)
+
+
+def _window(_ctx, _param, value):
+    try:
+        return parse_duration(value, what="rotation window")
+    except Exception as exc:  # InvalidInput: shown as a usage error on the option
+        raise click.BadParameter(str(exc)) from None
+
+
+window_option = click.option(
+    "--window",
+    default="8h",
+    show_default=True,
+    metavar="DURATION",
+    envvar="MASON_PKI_WINDOW",
+    show_envvar=True,
+    callback=_window,
+    help="Rotation window: certificates expiring within it are due (24h leaves: 8h).",
+)

@@ -1,0 +1,84 @@
+"""``mason pki status POD``: every certificate of a pod, its identity, host and expiry."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import timedelta
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from mason.cli._context import Ctx, pass_ctx
+from mason.cli._progress import run
+from mason.cli.pki._common import window_option
+from mason.cli.pod._common import hosts_of, provider_option
+from mason.core import pki
+from mason.core.errors import ExitCode
+
+_STYLE = {pki.OK: "green", pki.ROTATE: "yellow", pki.EXPIRED: "red", pki.NOT_YET_VALID: "red"}
+
+
+def _left(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds <= 0:
+        return "expired"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    return f"{days}d{hours:02d}h" if days else f"{hours}h{rest // 60:02d}m"
+
+
+@click.command()
+@click.argument("pod")
+@window_option
+@provider_option
+@pass_ctx
+def status(ctx: Ctx, pod: str, window: timedelta, provider_name: str | None) -> None:
+    """Show every certificate of POD: identity, instance, host, expiry and state.
+
+    Warns about certificates that expire within the rotation window (renew them
+    with `mason pki rotate POD`); exits with the drift code (8) when any has expired.
+    """
+    hosts_of(ctx, pod, provider_name)  # a clear error for an unknown pod
+    runs = ctx.project_dir / ".mason"
+    runs.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="pki-status-", suffix=".json", dir=runs)
+    os.close(fd)
+    try:
+        run(
+            ctx,
+            "pki-status.yml",
+            title=f"pki status {pod}",
+            pods=[pod],
+            extravars={"mason_pki_status_file": name},
+        )
+        with open(name, encoding="utf-8") as fh:
+            records = json.load(fh)
+    finally:
+        os.unlink(name)
+    report = pki.pod_status(pod, records, window=window)
+    if ctx.json:
+        ctx.emit_json(report.to_dict())
+    else:
+        table = Table(title=f"certificates of pod {pod}", title_justify="left")
+        for col in ("identity", "instance", "host", "serial", "not after (UTC)", "left", "state"):
+            table.add_column(col)
+        for c in report.certs:
+            table.add_row(
+                c.identity if c.kind == "leaf" else f"{c.identity} (CA)",
+                c.instance or "-",
+                c.host,
+                f"{int(c.serial):x}"[:16] if c.serial.isdigit() else c.serial[:16],
+                f"{c.not_after:%Y-%m-%d %H:%M}",
+                _left(c.remaining(report.now)),
+                Text(c.state, style=_STYLE.get(c.state, "")),
+            )
+        ctx.console.print(table)
+        for line in report.warnings:
+            ctx.err.print(f"warning: {line}", style="yellow", markup=False)
+        if report.warnings:
+            ctx.err.print(f"renew now with: mason pki rotate {pod}", markup=False)
+    if report.worst in (pki.EXPIRED, pki.NOT_YET_VALID):
+        click.get_current_context().exit(int(ExitCode.DRIFT))

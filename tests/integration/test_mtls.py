@@ -1,0 +1,347 @@
+"""Mutual-TLS links on a real 3-host pod: only declared links get through.
+
+Two apps (shop, blog) of two services each (web links to api), spread over the
+pod's hosts, behind real HAProxy sidecars. Every refusal is checked next to a
+positive control with the same client code, so a broken setup cannot pass.
+Traffic goes only to the pod's own containers and network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import docker
+import pytest
+import yaml
+
+from mason.core import pki
+from mason.core.proxy import instances, plan_from_dict
+from mason.providers.docker.sidecar import PROXY, TESTSVC, load_into_hosts, sidecar_image
+from mason.runner import run_playbook
+from tests.conftest import REPO, unique_pod_name
+from tests.integration.conftest import mason
+
+pytestmark = pytest.mark.integration
+CERTS = "/etc/mason/pki/certs"
+
+
+def sh(*args: str, check: bool = True, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{shlex.join(args)} exited {proc.returncode}: {proc.stderr[-2000:]}")
+    return proc
+
+
+def on_host(host: str, *args: str, check: bool = True, timeout: float = 60):
+    """A command in a host's own namespace (as root), like an operator on the machine."""
+    return sh("docker", "exec", f"mason-{host}", *args, check=check, timeout=timeout)
+
+
+def in_container(host: str, container: str, *args: str, check: bool = True, timeout: float = 60):
+    return on_host(host, "docker", "exec", container, *args, check=check, timeout=timeout)
+
+
+class Pod:
+    def __init__(self, name: str, project: Path, hosts: dict, plan: dict, images: dict) -> None:
+        self.name = name
+        self.project = project
+        self.hosts = hosts  # name -> private address
+        self.plan = plan
+        self.images = images
+        built = plan_from_dict(plan, pod=name, addresses=hosts)
+        self.instances = {i.name: i for i in instances(built)}
+
+    def h(self, n: int) -> str:
+        return f"{self.name}-h{n}"
+
+
+@pytest.fixture(scope="module")
+def pod(tmp_path_factory) -> Pod:
+    client = docker.from_env()
+    images = {name: sidecar_image(client, name) for name in (PROXY, TESTSVC)}
+    name = unique_pod_name("mtls")
+    project = tmp_path_factory.mktemp("mtls-proj")
+    try:
+        out = mason("--json", "pod", "create", name, "--hosts", "3", project=project)
+        data = json.loads(out.stdout.strip().splitlines()[-1])
+        hosts = {h["name"]: h["private_address"] for h in data["hosts"]}
+        load_into_hosts([f"mason-{h}" for h in hosts], images.values())
+        svc = images[TESTSVC]
+        h = lambda n: f"{name}-h{n}"  # noqa: E731
+        plan = {
+            "apps": {
+                "shop": {
+                    "web": {"port": 8080, "scheme": "http", "image": svc, "links": ["api"],
+                            "hosts": [h(1)]},
+                    "api": {"port": 8080, "scheme": "http", "image": svc, "hosts": [h(2), h(3)]},
+                },
+                "blog": {
+                    "web": {"port": 8080, "scheme": "http", "image": svc, "links": ["api"],
+                            "hosts": [h(3)]},
+                    "api": {"port": 8080, "scheme": "http", "image": svc, "hosts": [h(2)]},
+                },
+            }
+        }  # fmt: skip
+        result = run_playbook(
+            "links.yml",
+            project_dir=project,
+            pods=[name],
+            extravars={"mason_links_plan": plan, "mason_links_proxy_image": images[PROXY]},
+        )
+        assert result.ok, [vars(f) for f in result.failures]
+        yield Pod(name, project, hosts, plan, images)
+    finally:
+        mason("pod", "destroy", name, "--yes", project=project, check=False)
+
+
+# -- clients -----------------------------------------------------------------------
+def fetch_pem(host: str, path: str, dest: Path) -> Path:
+    """Copy a file off a host for the test's own TLS client (kept 0600 in tmp)."""
+    data = on_host(host, "cat", path).stdout
+    dest.write_text(data)
+    dest.chmod(0o600)
+    return dest
+
+
+def tls_get(
+    address: str,
+    port: int,
+    *,
+    ca: Path,
+    server_name: str,
+    bundle: Path | None,
+    max_version: ssl.TLSVersion | None = None,
+) -> str:
+    """GET / over TLS; the status line, or why it failed ('refused: ...')."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(ca)
+    if max_version:
+        ctx.maximum_version = max_version
+    if bundle:
+        ctx.load_cert_chain(bundle)
+    try:
+        with (
+            socket.create_connection((address, port), timeout=5) as raw,
+            ctx.wrap_socket(raw, server_hostname=server_name) as conn,
+        ):
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := conn.recv(4096):
+                data += chunk
+    except (OSError, ssl.SSLError) as exc:
+        return f"refused: {type(exc).__name__}: {exc}"
+    if not data:
+        return "refused: closed without an answer"
+    return data.split(b"\r\n", 1)[0].decode(errors="replace")
+
+
+def plaintext_get(address: str, port: int) -> str:
+    with socket.create_connection((address, port), timeout=5) as conn:
+        conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        conn.settimeout(5)
+        try:
+            data = conn.recv(4096)
+        except OSError as exc:
+            return f"refused: {exc}"
+    return data.decode(errors="replace")[:40] or "refused: closed without an answer"
+
+
+@pytest.fixture(scope="module")
+def certs(pod: Pod, tmp_path_factory) -> dict[str, Path]:
+    """Client certificates: real ones of the pod's instances, an expired one, another CA's."""
+    d = tmp_path_factory.mktemp("certs")
+    d.chmod(0o700)
+    out = {
+        "ca": fetch_pem(pod.h(2), f"{CERTS}/shop-api-1/ca.pem", d / "ca.pem"),
+        "shop-web": fetch_pem(pod.h(1), f"{CERTS}/shop-web-1/proxy.pem", d / "shop-web.pem"),
+        "shop-api": fetch_pem(pod.h(3), f"{CERTS}/shop-api-2/proxy.pem", d / "shop-api.pem"),
+        "blog-web": fetch_pem(pod.h(3), f"{CERTS}/blog-web-1/proxy.pem", d / "blog-web.pem"),
+    }
+    # An expired certificate of the *linked* identity, signed by the pod CA on the manager.
+    web = pki.Identity(pod.name, "shop", "web")
+    request = {"name": "expired-web", **{k: v for k, v in web.to_dict().items()}}
+    inventory = d / "pod.mason.yml"
+    inventory.write_text(yaml.safe_dump({"plugin": "mason", "pods": [pod.name]}))
+    extravars = {
+        "pki_cert_requests": [request],
+        "pki_cert_base_dir": "/root/mason-test-certs",
+        "pki_cert_not_before": "-7200s",
+        "pki_cert_not_after": "-3600s",
+    }
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i", str(inventory),
+            "-e", json.dumps(extravars),
+            str(REPO / "tests/integration/playbooks/issue_test_cert.yml"),
+        ],
+        capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+             "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    out["expired"] = fetch_pem(
+        pod.h(1), "/root/mason-test-certs/expired-web/proxy.pem", d / "e.pem"
+    )
+    expired = pki.load_cert(out["expired"].read_bytes())
+    assert expired.not_valid_after_utc < datetime.now(UTC)
+    assert pki.identity_of(expired) == web.spiffe_id
+    # The same linked identity, from a CA the pod never heard of.
+    other_key = pki.new_private_key()
+    other_ca = pki.build_ca(pod.name, other_key)
+    key = pki.new_private_key()
+    cert = pki.sign_csr(pki.build_csr(key, web), web, other_ca, other_key)
+    out["other-ca"] = d / "other-ca.pem"
+    out["other-ca"].write_bytes(pki.cert_pem(cert) + pki.key_pem(key))
+    out["other-ca"].chmod(0o600)
+    return out
+
+
+def call_api(pod: Pod) -> dict:
+    """One request from shop/web's container to its declared link, through both proxies."""
+    proc = in_container(pod.h(1), "mason-shop-web-1", "python3", "/usr/local/bin/mason-testsvc",
+                        "call", "api")  # fmt: skip
+    return json.loads(proc.stdout)
+
+
+# -- tests --------------------------------------------------------------------------
+def test_declared_link_works_across_hosts_through_both_proxies(pod: Pod):
+    env = in_container(pod.h(1), "mason-shop-web-1", "env").stdout
+    assert "MASON_LINK_API_URL=http://mason-proxy:15001" in env
+    answers = [call_api(pod) for _ in range(6)]
+    assert {a["service"] for a in answers} == {"api"}
+    assert {a["app"] for a in answers} == {"shop"}
+    # Balanced over both replicas, on the two other hosts.
+    assert {a["host"] for a in answers} == {pod.h(2), pod.h(3)}
+    # No service port is published on any host: only proxies listen there.
+    for host in pod.hosts:
+        ps = on_host(host, "docker", "ps", "--format", "{{.Names}} {{.Ports}}").stdout
+        for line in ps.splitlines():
+            name, _, ports = line.partition(" ")
+            assert name.startswith("mason-proxy-") or not ports.strip(), line
+
+
+@pytest.mark.parametrize(
+    ("client", "max_version", "expected"),
+    [
+        ("shop-web", None, "HTTP/1.1 200"),  # control: the declared link
+        ("shop-web", ssl.TLSVersion.TLSv1_2, "refused"),  # TLS 1.2
+        (None, None, "refused"),  # no client certificate
+        ("blog-web", None, "refused"),  # another app's identity
+        ("shop-api", None, "refused"),  # same app, no link to api
+        ("expired", None, "refused"),  # the linked identity, expired
+        ("other-ca", None, "refused"),  # the linked identity, another CA
+    ],
+)
+def test_inbound_admits_only_linked_identities(pod, certs, client, max_version, expected):
+    api = pod.instances["shop-api-1"]
+    result = tls_get(
+        api.address,
+        api.proxy_port,
+        ca=certs["ca"],
+        server_name=api.identity.dns_name,
+        bundle=certs[client] if client else None,
+        max_version=max_version,
+    )
+    assert result.startswith(expected), result
+
+
+def test_plaintext_to_a_proxy_port_is_refused(pod, certs):
+    api = pod.instances["shop-api-1"]
+    answer = plaintext_get(api.address, api.proxy_port)
+    assert not answer.startswith("HTTP/"), answer
+    # Control: the same port answers a linked TLS client.
+    ok = tls_get(api.address, api.proxy_port, ca=certs["ca"],
+                 server_name=api.identity.dns_name, bundle=certs["shop-web"])  # fmt: skip
+    assert ok.startswith("HTTP/1.1 200"), ok
+
+
+def test_other_apps_containers_cannot_reach_a_service_directly(pod: Pod):
+    h2 = pod.h(2)
+    inspect = on_host(h2, "docker", "inspect", "mason-shop-api-1").stdout
+    address = json.loads(inspect)[0]["NetworkSettings"]["Networks"]["mason-shop-api-1"]["IPAddress"]
+    probe = (
+        "import socket,sys\n"
+        "try:\n"
+        f"    socket.create_connection(({address!r}, 8080), timeout=3).close(); print('open')\n"
+        "except OSError as e:\n"
+        "    print('closed', e)\n"
+    )
+    # Control: from the service's own private network the address answers.
+    own = on_host(h2, "docker", "run", "--rm", "--network", "mason-shop-api-1",
+                  pod.images[TESTSVC], "python3", "-c", probe).stdout  # fmt: skip
+    assert own.startswith("open"), own
+    # From blog's container on the same host: unreachable.
+    other = in_container(h2, "mason-blog-api-1", "python3", "-c", probe).stdout
+    assert other.startswith("closed"), other
+
+
+def _serials(pod: Pod) -> dict[str, int]:
+    out = {}
+    for inst in pod.instances.values():
+        pem = on_host(inst.host, "cat", f"{CERTS}/{inst.name}/cert.pem").stdout
+        out[inst.name] = pki.load_cert(pem).serial_number
+    return out
+
+
+def test_rotation_while_a_client_loops_drops_nothing(pod: Pod):
+    before = _serials(pod)
+    stop = "/tmp/mason-loop-stop"  # inside the test service's container
+    loop = subprocess.Popen(
+        ["docker", "exec", f"mason-{pod.h(1)}", "docker", "exec", "mason-shop-web-1",
+         "python3", "/usr/local/bin/mason-testsvc", "loop", "http://mason-proxy:15001/",
+         "--count", "20000", "--rate", "40", "--seconds", "240", "--stop-file", stop],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(2)
+        rotated = mason("pki", "rotate", pod.name, "--force", project=pod.project, timeout=400)
+        time.sleep(2)
+    finally:
+        in_container(pod.h(1), "mason-shop-web-1", "touch", stop, check=False)
+        out, _ = loop.communicate(timeout=60)
+    result = json.loads(out.strip().splitlines()[-1])
+    after = _serials(pod)
+    assert all(after[name] != before[name] for name in before), rotated.stderr[-2000:]
+    assert result["ok"] > 40, result  # the loop really ran across the rotation
+    assert result["failed"] == 0, result
+    assert call_api(pod)["service"] == "api"
+
+
+def test_ca_key_stays_on_the_manager_and_out_of_logs(pod: Pod):
+    manager = pod.h(1)
+    mode = on_host(manager, "stat", "-c", "%a %U %G", "/etc/mason/pki/ca/ca.key").stdout.split()
+    assert mode == ["400", "root", "root"]
+    assert on_host(manager, "stat", "-c", "%a", "/etc/mason/pki/ca").stdout.strip() == "700"
+    key = on_host(manager, "cat", "/etc/mason/pki/ca/ca.key").stdout
+    # 40 characters from inside one base64 line of the PEM (lines are 64 wide).
+    lines = [line for line in key.splitlines() if line and "-----" not in line]
+    needle = max(lines, key=len)[12:52]
+    assert len(needle) == 40
+    for host in pod.hosts:
+        where = ["/etc", "/root", "/home", "/tmp", "/var/log", "/var/lib/docker/containers"]
+        found = on_host(host, "grep", "-rlF", needle, *where, check=False)
+        expected = {"/etc/mason/pki/ca/ca.key"} if host == manager else set()
+        assert set(found.stdout.split()) == expected, (host, found.stdout)
+        names = on_host(host, "find", "/", "-xdev", "-name", "ca.key", check=False).stdout.split()
+        assert names == (["/etc/mason/pki/ca/ca.key"] if host == manager else []), (host, names)
+        journal = on_host(host, "journalctl", "--no-pager", "-q", check=False).stdout
+        assert needle not in journal
+        assert "PRIVATE KEY" not in journal
+    # Run artifacts: no private key of any kind, the CA's least of all.
+    runs = pod.project / ".mason" / "runs"
+    assert any(runs.iterdir())
+    for path in runs.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert needle not in text, path
+            assert "PRIVATE KEY" not in text, path

@@ -1,0 +1,222 @@
+"""mason.core.proxy: link plans, instances, environment and the HAProxy config they render."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from mason.core import proxy
+from mason.core.errors import InvalidInput
+
+ADDR = {"demo-h1": "10.0.0.1", "demo-h2": "10.0.0.2", "demo-h3": "10.0.0.3"}
+PLAN = {
+    "apps": {
+        "shop": {
+            "web": {"port": 8080, "scheme": "http", "links": ["api", "db"], "hosts": ["demo-h1"]},
+            "api": {"port": 9000, "scheme": "http", "hosts": ["demo-h2", "demo-h3"]},
+            "db": {"port": 5432, "scheme": "postgresql", "hosts": ["demo-h2"]},
+        },
+        "blog": {
+            "web": {"port": 8080, "links": ["api"], "hosts": ["demo-h3"]},
+            "api": {"port": 8080, "hosts": ["demo-h2"]},
+        },
+    }
+}
+
+
+@pytest.fixture
+def plan() -> proxy.LinkPlan:
+    return proxy.plan_from_dict(PLAN, pod="demo", addresses=ADDR)
+
+
+def by_name(plan) -> dict[str, proxy.Instance]:
+    return {i.name: i for i in proxy.instances(plan)}
+
+
+def test_proxy_ports_are_unique_per_host_and_deterministic(plan):
+    ports = [(r.host, r.proxy_port) for s in plan.services for r in s.replicas]
+    assert len(ports) == len(set(ports))
+    assert all(p >= proxy.PROXY_PORT_BASE for _, p in ports)
+    again = proxy.plan_from_dict(PLAN, pod="demo", addresses=ADDR)
+    assert again == plan
+
+
+def test_given_proxy_ports_are_kept_and_others_avoid_them():
+    data = {"apps": {"a": {
+        "x": {"port": 1, "replicas": [{"replica": 1, "host": "demo-h1", "proxy_port": 20000}]},
+        "y": {"port": 1, "hosts": ["demo-h1"]},
+    }}}  # fmt: skip
+    built = proxy.plan_from_dict(data, pod="demo", addresses=ADDR)
+    assert built.service("a", "x").replicas[0].proxy_port == 20000
+    assert built.service("a", "y").replicas[0].proxy_port == 20001
+
+
+def test_callers_are_only_same_app_services_that_declare_the_link(plan):
+    inst = by_name(plan)
+    assert [c.spiffe_id for c in inst["shop-api-1"].callers] == ["spiffe://demo/shop/web"]
+    assert [c.spiffe_id for c in inst["blog-api-1"].callers] == ["spiffe://demo/blog/web"]
+    assert inst["shop-web-1"].callers == ()
+
+
+def test_link_env_points_at_the_local_proxy(plan):
+    env = by_name(plan)["shop-web-1"].service_env()
+    assert env["MASON_LINK_API_URL"] == "http://mason-proxy:15001"
+    assert env["MASON_LINK_DB_URL"] == "postgresql://mason-proxy:15002"
+    assert env["MASON_LINK_DB_HOST"] == "mason-proxy" and env["MASON_LINK_DB_PORT"] == "15002"
+    assert env["MASON_APP"] == "shop" and env["MASON_SERVICE"] == "web"
+    # Only declared links appear.
+    assert not any(k.startswith("MASON_LINK_") for k in by_name(plan)["shop-api-1"].service_env())
+
+
+def test_instance_names_and_networks(plan):
+    i = by_name(plan)["shop-api-2"]
+    assert (i.host, i.address) == ("demo-h3", "10.0.0.3")
+    assert i.container == "mason-shop-api-2"
+    assert i.proxy_container == "mason-proxy-shop-api-2"
+    assert i.network == "mason-shop-api-2"  # private to this instance and its proxy
+    assert i.edge_network == "mason-edge-shop"
+    assert [x.name for x in proxy.instances(plan, "demo-h2")] == [
+        "blog-api-1", "shop-api-1", "shop-db-1"
+    ]  # fmt: skip
+
+
+def _section(cfg: str, header: str) -> str:
+    m = re.search(rf"^{re.escape(header)}\n((?:    .*\n|#.*\n)*)", cfg, re.M)
+    assert m, f"no section {header!r}"
+    return m.group(1)
+
+
+def test_inbound_is_tls13_mutual_and_admits_only_linked_cns(plan):
+    cfg = proxy.render_haproxy(by_name(plan)["shop-api-1"])
+    inbound = _section(cfg, "frontend inbound")
+    bind = next(line for line in inbound.splitlines() if "bind" in line)
+    assert ":8443 ssl" in bind and "verify required" in bind and "ssl-min-ver TLSv1.3" in bind
+    assert "ca-file /etc/haproxy/tls/ca.pem" in bind
+    assert "acl linked ssl_c_s_dn(CN) -m str spiffe://demo/shop/web\n" in inbound
+    assert "tcp-request session reject unless { ssl_c_used } { ssl_c_verify 0 } linked" in inbound
+    assert "spiffe://demo/blog" not in cfg
+    assert "mode http" in inbound
+    assert "ssl-default-bind-options ssl-min-ver TLSv1.3" in cfg
+    service = _section(cfg, "backend service")
+    assert "mason-shop-api-1:9000" in service and "resolvers docker" in service
+
+
+def test_service_nobody_links_to_refuses_everyone(plan):
+    inbound = _section(proxy.render_haproxy(by_name(plan)["shop-web-1"]), "frontend inbound")
+    assert "    tcp-request session reject\n" in inbound
+    assert "acl linked" not in inbound
+
+
+def test_outbound_originates_mtls_to_every_replica_and_checks_them(plan):
+    cfg = proxy.render_haproxy(by_name(plan)["shop-web-1"])
+    front = _section(cfg, "frontend link_api")
+    assert "bind :15001\n" in front and "ssl" not in front
+    back = _section(cfg, "backend link_api")
+    servers = [line.strip() for line in back.splitlines() if line.strip().startswith("server")]
+    assert [s.split()[2] for s in servers] == ["10.0.0.2:20001", "10.0.0.3:20001"]
+    for s in servers:
+        assert "ssl crt /etc/haproxy/tls/proxy.pem" in s
+        assert "verify required" in s and "verifyhost api.shop.demo.mason" in s
+        assert "ssl-min-ver TLSv1.3" in s and " check " in s
+    assert "http-reuse always" in back and "retry-on conn-failure" in back
+    # A non-HTTP link is proxied as TCP, with no HTTP-level reuse.
+    db = _section(cfg, "backend link_db")
+    assert "mode tcp" in db and "http-reuse" not in db
+
+
+def test_server_addresses_match_the_target_replicas(plan):
+    cfg = proxy.render_haproxy(by_name(plan)["shop-web-1"])
+    api = plan.service("shop", "api")
+    for r in api.replicas:
+        assert f"server api-{r.replica} {r.address}:{r.proxy_port} ssl" in cfg
+
+
+def test_seamless_reload_is_configured(plan):
+    cfg = proxy.render_haproxy(by_name(plan)["shop-api-1"])
+    assert "expose-fd listeners" in cfg and "hard-stop-after" in cfg
+    assert "nbsrv(service) lt 1" in cfg  # a replica with its service down refuses: callers skip it
+
+
+def test_to_dict_carries_everything_the_role_needs(plan):
+    d = by_name(plan)["shop-web-1"].to_dict()
+    for key in ("name", "container", "proxy_container", "network", "edge_network", "identity",
+                "common_name", "dns_name", "proxy_port", "inbound_port", "env", "labels",
+                "haproxy_cfg", "address"):  # fmt: skip
+        assert key in d
+    assert d["labels"]["mason.identity"] == "spiffe://demo/shop/web"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda p: p["apps"]["shop"]["web"].update(links=["nope"]), "not a service of shop"),
+        (lambda p: p["apps"]["shop"]["web"].update(links=["web"]), "links to itself"),
+        (lambda p: p["apps"]["shop"]["api"].update(hosts=["elsewhere"]), "no private address"),
+        (lambda p: p["apps"]["shop"]["api"].update(port=70000), "port"),
+        (lambda p: p["apps"]["shop"]["api"].update(scheme="ftp"), "scheme"),
+        (lambda p: p["apps"]["shop"]["api"].update(hosts=[]), "no replicas"),
+    ],
+)
+def test_bad_plans_are_refused_with_the_reason(change, message):
+    import copy
+
+    data = copy.deepcopy(PLAN)
+    change(data)
+    with pytest.raises(InvalidInput, match=message):
+        proxy.plan_from_dict(data, pod="demo", addresses=ADDR)
+
+
+def test_cross_app_links_are_impossible():
+    data = {"apps": {"a": {"x": {"port": 1, "links": ["y"], "hosts": ["demo-h1"]}},
+                     "b": {"y": {"port": 1, "hosts": ["demo-h1"]}}}}  # fmt: skip
+    with pytest.raises(InvalidInput, match="not a service of a"):
+        proxy.plan_from_dict(data, pod="demo", addresses=ADDR)
+
+
+def test_duplicate_proxy_ports_on_a_host_are_refused():
+    data = {"apps": {"a": {
+        "x": {"port": 1, "replicas": [{"replica": 1, "host": "demo-h1", "proxy_port": 20000}]},
+        "y": {"port": 1, "replicas": [{"replica": 1, "host": "demo-h1", "proxy_port": 20000}]},
+    }}}  # fmt: skip
+    with pytest.raises(InvalidInput, match="proxy port 20000"):
+        proxy.plan_from_dict(data, pod="demo", addresses=ADDR)
+
+
+def test_plan_from_manifests_adapter():
+    port = SimpleNamespace(container=8080)
+    svc = lambda links: SimpleNamespace(  # noqa: E731
+        ports=(port,), links=links, image="img", command=(), env={}
+    )
+    apps = {"shop": SimpleNamespace(services={"web": svc(("api",)), "api": svc(())})}
+    rows = [
+        SimpleNamespace(app="shop", service="web", replica=1, host="demo-h1", action="new"),
+        SimpleNamespace(app="shop", service="api", replica=1, host="demo-h2", action="keep"),
+        SimpleNamespace(app="shop", service="api", replica=2, host="demo-h3", action="remove"),
+    ]
+    built = proxy.plan_from_manifests("demo", apps, rows, ADDR)
+    assert [r.host for r in built.service("shop", "api").replicas] == ["demo-h2"]
+    assert built.callers(built.service("shop", "api"))[0].spiffe_id == "spiffe://demo/shop/web"
+
+
+def test_plan_from_real_manifest_model_if_present():
+    manifest = pytest.importorskip("mason.core.manifest")
+    model = pytest.importorskip("mason.core.placement.model")
+    web = manifest.Service(name="web", image="img", ports=(manifest.Port(8080),), links=("api",))
+    api = manifest.Service(name="api", image="img", ports=(manifest.Port(9000),))
+    apps = {"shop": manifest.App(name="shop", services={"web": web, "api": api})}
+    rows = [
+        model.Placement("shop", "web", 1, "demo-h1", "zone-a", model.NEW),
+        model.Placement("shop", "api", 1, "demo-h2", "zone-b", model.NEW),
+    ]
+    built = proxy.plan_from_manifests("demo", apps, rows, ADDR)
+    web_inst = proxy.instances(built, "demo-h1")[0]
+    assert web_inst.service_env()["MASON_LINK_API_URL"] == "tcp://mason-proxy:15001"
+    assert "server api-1 10.0.0.2:20000 ssl" in proxy.render_haproxy(web_inst)
+
+
+def test_plan_round_trips_through_its_plain_form(plan):
+    again = proxy.plan_from_dict(proxy.plan_to_dict(plan))
+    assert again == plan
+    assert proxy.render_all(again) == proxy.render_all(plan)
