@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "pods.json")
     args = parser.parse_args()
     mason("image", "build")
+    load_before = os.getloadavg()[0]
     create, noop = [], []
     for _ in range(args.runs):
         name = f"mbench-{uuid.uuid4().hex[:6]}"
@@ -56,7 +58,12 @@ def main() -> None:
         "runs": args.runs,
         "create_seconds": {"median": statistics.median(create), "all": create},
         "noop_rerun_seconds": {"median": statistics.median(noop), "all": noop},
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            # other work on the machine moves these figures: say how busy it was
+            "load_average_1m": {"before": load_before, "after": os.getloadavg()[0]},
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
