@@ -40,9 +40,10 @@ options:
 """
 
 EXAMPLES = r"""
+---
 # inventory/local.mason.yml: every local pod
 plugin: mason
-
+---
 # inventory/prod.mason.yml: the prod pods on AWS and the local engine
 plugin: mason
 environment: prod
