@@ -104,3 +104,6 @@ main.add_command(catalog)
 from mason.cli.harden import harden  # noqa: E402
 
 main.add_command(harden)
+from mason.cli.pki import pki  # noqa: E402
+
+main.add_command(pki)

@@ -1,0 +1,71 @@
+"""Reading a harden run's events and showing its findings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from mason.cli._context import Ctx
+from mason.core.controls import (
+    DRIFT,
+    ERROR,
+    FIXED,
+    NOT_APPLICABLE,
+    NOT_CHECKED,
+    PASS,
+    UNAVAILABLE,
+    Report,
+)
+
+STYLE = {
+    PASS: "green",
+    DRIFT: "bold red",
+    FIXED: "yellow",
+    NOT_APPLICABLE: "dim",
+    UNAVAILABLE: "magenta",
+    ERROR: "bold red",
+    NOT_CHECKED: "red",
+}
+
+
+def load_events(artifact_dir: Path) -> list[dict[str, Any]]:
+    """ansible-runner's job events of one run, in order."""
+    events = []
+    for path in (Path(artifact_dir) / "job_events").glob("*.json"):
+        try:
+            events.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return sorted(events, key=lambda e: e.get("counter", 0))
+
+
+def print_report(ctx: Ctx, report: Report, *, pod: str) -> None:
+    table = Table(
+        title=f"{'check' if report.check else 'harden'} {pod}: {len(report.controls)} controls "
+        f"on {len(report.hosts)} host(s)",
+        title_justify="left",
+    )
+    table.add_column("control")
+    table.add_column("title", overflow="ellipsis", max_width=60, no_wrap=True)
+    short = {h: h.removeprefix(f"{pod}-") for h in report.hosts}
+    for h in report.hosts:
+        table.add_column(short[h])
+    for c in report.controls:
+        cells = []
+        for h in report.hosts:
+            status = report.finding(h, c.id).status
+            cells.append(Text(status, style=STYLE.get(status, "")))
+        table.add_row(c.id, c.title, *cells)
+    ctx.console.print(table)
+    for f in report.findings.values():
+        if f.status in (DRIFT, FIXED, ERROR, NOT_CHECKED) and f.details:
+            for line in f.details:
+                ctx.console.print(f"{f.host}: {f.control} {f.status}: {line}", markup=False)
+        elif f.status in (DRIFT, NOT_CHECKED, ERROR):
+            ctx.console.print(f"{f.host}: {f.control} {f.status}", markup=False)
+    counts = ", ".join(f"{n} {s}" for s, n in report.counts().items())
+    ctx.console.print(f"{pod}: {counts}", markup=False)

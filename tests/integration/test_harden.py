@@ -1,0 +1,201 @@
+"""`mason harden` on a real 3-host local pod: harden, check, drift, fix, and nothing broken."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mason.core.controls import load_catalogue
+from tests.integration.conftest import mason
+
+pytestmark = pytest.mark.integration
+
+DROPIN = "/etc/ssh/sshd_config.d/00-mason-hardening.conf"
+ACCEPTABLE = {"pass", "not-applicable", "unavailable"}
+
+
+def dexec(container: str, *cmd: str, input: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["docker", "exec", "-i", container, *cmd],
+        input=input,
+        capture_output=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def statuses(report: Path) -> dict[tuple[str, str], dict]:
+    data = json.loads(report.read_text())
+    return {(h, c["id"]): v for c in data["controls"] for h, v in c["hosts"].items()}
+
+
+def ssh_as(host: dict, user: str, key: Path, *opts: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            "ssh",
+            "-p",
+            str(host["ssh_port"]),
+            "-i",
+            str(key),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "ConnectTimeout=10",
+            "-o",
+            "IdentitiesOnly=yes",
+            *opts,
+            f"{user}@127.0.0.1",
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
+    project = tmp_path / "proj"
+    project.mkdir()
+    pod = make_pod(3, project=project)
+    name = pod["pod"]
+    hosts = {h["name"]: h for h in pod["hosts"]}
+    h1, h2 = f"{name}-h1", f"{name}-h2"
+    key = mason_home / "keys" / "docker" / name / "id_ed25519"
+
+    # 1. Harden every host, then a check finds nothing to change.
+    mason("harden", name, project=project)
+    report = tmp_path / "check1.json"
+    proc = mason("harden", name, "--check", "--report", "json", str(report), project=project)
+    found = statuses(report)
+    assert len(found) == 3 * len(load_catalogue().controls)
+    bad = {k: v for k, v in found.items() if v["status"] not in ACCEPTABLE}
+    assert bad == {}, proc.stdout
+    for host in hosts:
+        # Local hosts share the machine's kernel: reported as such, never "pass".
+        assert found[(host, "MSN-OS-03")]["status"] == "not-applicable"
+        assert "shared kernel" in found[(host, "MSN-OS-03")]["details"][0]
+        if not Path("/sys/kernel/security/apparmor").exists():
+            assert found[(host, "MSN-AA-03")]["status"] == "unavailable"
+
+    # 2. Real effects: sshd settings, password and root logins refused, firewall, Docker.
+    effective = dexec(f"mason-{h1}", "sshd", "-T").stdout.decode()
+    for line in (
+        "permitrootlogin no",
+        "passwordauthentication no",
+        "allowgroups mason-ssh",
+        "maxauthtries 3",
+        "x11forwarding no",
+        "loglevel VERBOSE",
+    ):
+        assert line in effective.splitlines(), line
+    assert ssh_as(hosts[h1], "mason", key).returncode == 0
+    password = ssh_as(
+        hosts[h1],
+        "mason",
+        key,
+        "-o",
+        "PreferredAuthentications=password,keyboard-interactive",
+        "-o",
+        "PubkeyAuthentication=no",
+    )
+    assert password.returncode == 255 and "Permission denied (publickey)" in password.stderr
+    assert (
+        dexec(
+            f"mason-{h1}",
+            "sh",
+            "-c",
+            "mkdir -p /root/.ssh && cp /home/mason/.ssh/authorized_keys /root/.ssh/",
+        ).returncode
+        == 0
+    )
+    root = ssh_as(hosts[h1], "root", key)
+    assert root.returncode == 255 and "Permission denied" in root.stderr
+    ruleset = dexec(f"mason-{h1}", "nft", "list", "chain", "inet", "mason", "input").stdout.decode()
+    assert "policy drop;" in ruleset
+    info = json.loads(dexec(f"mason-{h1}", "docker", "info", "--format", "{{json .}}").stdout)
+    assert info["LiveRestoreEnabled"] is True and info["LoggingDriver"] == "json-file"
+
+    # 3. Re-enable root login by hand on one host: exactly that drift, exit code 8.
+    changed = dexec(
+        f"mason-{h2}", "sed", "-i", "s/^PermitRootLogin no$/PermitRootLogin yes/", DROPIN
+    )
+    assert changed.returncode == 0
+    assert "PermitRootLogin yes" in dexec(f"mason-{h2}", "cat", DROPIN).stdout.decode()
+    report = tmp_path / "check2.json"
+    junit = tmp_path / "check2.xml"
+    proc = mason(
+        "harden",
+        name,
+        "--check",
+        "--report",
+        "json",
+        str(report),
+        "--report",
+        "junit",
+        str(junit),
+        project=project,
+        check=False,
+    )
+    assert proc.returncode == 8, proc.stderr
+    found = statuses(report)
+    drift = {k for k, v in found.items() if v["status"] == "drift"}
+    assert drift == {(h2, "MSN-SSH-03")}
+    assert any("PermitRootLogin" in line for line in found[(h2, "MSN-SSH-03")]["details"])
+    assert f"drift on 1 host(s): {h2} MSN-SSH-03" in proc.stderr
+    assert '<failure message="drift"' in junit.read_text()
+
+    # 4. harden fixes it; the next check is clean again.
+    mason("harden", name, "--only", "ssh", "--limit", "h2", project=project)
+    assert "permitrootlogin no" in dexec(f"mason-{h2}", "sshd", "-T").stdout.decode().splitlines()
+    mason("harden", name, "--check", "--only", "ssh", project=project)
+
+    # 5. A broken sshd setting is refused by `sshd -t` and SSH keeps working.
+    before = dexec(f"mason-{h1}", "cat", DROPIN).stdout
+    proc = mason(
+        "harden",
+        name,
+        "--only",
+        "ssh",
+        "--limit",
+        "h1",
+        "-e",
+        '{"ssh_hardening_extra_options": {"NoSuchOption": "yes"}}',
+        project=project,
+        check=False,
+    )
+    assert proc.returncode == 6, proc.stderr
+    assert "write options: failed to validate" in proc.stderr
+    assert dexec(f"mason-{h1}", "cat", DROPIN).stdout == before
+    assert ssh_as(hosts[h1], "mason", key).returncode == 0
+
+    # 6. Containers still start inside every host, without new privileges.
+    image = subprocess.run(
+        ["docker", "save", "mason-base:bookworm"], capture_output=True, check=True, timeout=300
+    ).stdout
+    for host in hosts:
+        assert dexec(f"mason-{host}", "docker", "load", input=image).returncode == 0
+        run = dexec(
+            f"mason-{host}",
+            "docker",
+            "run",
+            "--rm",
+            "mason-base:bookworm",
+            "grep",
+            "NoNewPrivs",
+            "/proc/self/status",
+        )
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.decode().split() == ["NoNewPrivs:", "1"]
+
+    # 7. The hardened pod can still grow.
+    grown = mason("--json", "pod", "create", name, "--hosts", "4", project=project)
+    data = json.loads(grown.stdout.strip().splitlines()[-1])
+    assert data["created"] == [f"{name}-h4"]
