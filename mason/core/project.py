@@ -18,38 +18,29 @@ Every error names the file, the field and what was expected.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from mason.core import units
 from mason.core.errors import InvalidInput
 from mason.core.names import check_name
 
 PROJECT_FILE = "mason.yml"
 POD_KEYS = ("provider", "environment", "hosts", "zones", "cpu", "memory", "labels", "options")
-_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti|K|M|G|T)?$")
-_FACTORS = {
-    None: 1,
-    "K": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-}
 
 
 def parse_memory(value: Any, where: str) -> int:
-    """Bytes from ``1Gi``, ``512Mi``, ``2G`` or a plain number of bytes."""
-    match = _MEMORY.match(str(value).strip()) if not isinstance(value, bool) else None
-    if not match:
-        raise InvalidInput(f"{where}: expected a memory size such as 512Mi or 2Gi, got {value!r}")
-    return int(float(match.group(1)) * _FACTORS[match.group(2)])
+    """Bytes from ``1Gi``, ``512Mi``, ``2G`` or a plain number of bytes; errors name ``where``."""
+    try:
+        size = units.parse_memory(value)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{where}: {exc}") from None
+    if size <= 0:
+        raise InvalidInput(f"{where}: expected a memory size > 0, got {value!r}")
+    return size
 
 
 @dataclass

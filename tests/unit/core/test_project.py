@@ -42,7 +42,7 @@ def test_reads_pod_defaults(tmp_path):
         ("pods:\n  local:\n    hosts: 0\n", "pods.local.hosts: must be an integer >= 1, got 0"),
         (
             "pods:\n  local:\n    memory: lots\n",
-            "pods.local.memory: expected a memory size such as 512Mi",
+            "pods.local.memory: expected memory like '256Mi' or '1Gi'",
         ),
         ("pods:\n  Local: {}\n", "invalid pod name 'Local'"),
         ("pods:\n  local:\n    zones: []\n", "pods.local.zones: expected a non-empty list"),
@@ -67,5 +67,10 @@ def test_parse_memory(value, expected):
 
 @pytest.mark.parametrize("value", ["", "1Gb", "-1Gi", True, "Gi"])
 def test_parse_memory_rejects(value):
-    with pytest.raises(InvalidInput, match="x: expected a memory size"):
+    with pytest.raises(InvalidInput, match="^x: expected memory"):
         parse_memory(value, "x")
+
+
+def test_parse_memory_rejects_zero():
+    with pytest.raises(InvalidInput, match=r"^x: expected a memory size > 0, got 0$"):
+        parse_memory(0, "x")
