@@ -49,7 +49,11 @@ def test_help_lists_command_groups(cli):
         (["pod", "create", "ok", "--cpu", "0"], 3, "--cpu: must be > 0"),
         (["pod", "create", "ok", "--provider", "nimbus"], 3, "unknown provider 'nimbus' (known: "),
         (["pod", "create", "ok", "--zones", ","], 3, "--zones: expected a comma-separated list"),
-        (["pod", "create", "ok", "--memory", "lots"], 3, "--memory: expected memory like '256Mi' or '1Gi'"),
+        (
+            ["pod", "create", "ok", "--memory", "lots"],
+            3,
+            "--memory: expected memory like '256Mi' or '1Gi'",
+        ),
         (
             ["pod", "create", "ok", "--label", "novalue"],
             3,

@@ -10,9 +10,11 @@ when the recipe (or the base) changes.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -29,16 +31,69 @@ UPSTREAM = "debian:bookworm"
 DEBIAN_MIRROR = os.environ.get("MASON_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 
 
-def _recipe_files() -> dict[str, bytes]:
-    root = resources.files("mason.providers.docker") / "recipe"
-    return {p.name: p.read_bytes() for p in sorted(root.iterdir(), key=lambda p: p.name)}
+def recipe_files(*parts: str) -> dict[str, bytes]:
+    """The files of a recipe directory in the package (``recipe``, ``sidecars/proxy``, ...)."""
+    root = resources.files("mason.providers.docker").joinpath(*parts)
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(root.iterdir(), key=lambda p: p.name)
+        if p.is_file() and not p.name.endswith(".pyc")
+    }
 
 
-def recipe_hash(base_id: str) -> str:
-    digest = hashlib.sha256(base_id.encode())
-    for name, data in _recipe_files().items():
+def recipe_hash(files: dict[str, bytes], base_id: str, salt: str = "") -> str:
+    digest = hashlib.sha256(f"{salt}\0{base_id}\0".encode())
+    for name, data in files.items():
         digest.update(name.encode() + b"\0" + data + b"\0")
     return digest.hexdigest()[:12]
+
+
+def _context_tar(files: dict[str, bytes]) -> io.BytesIO:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    return buf
+
+
+def build_recipe(
+    client: docker.DockerClient,
+    repo: str,
+    files: dict[str, bytes],
+    progress: Progress = _quiet,
+    *,
+    rebuild: bool = False,
+    what: str = "image",
+) -> str:
+    """Build ``repo:<hash of recipe and base>`` FROM the base image unless it exists; its tag."""
+    base = base_image(client, progress)
+    base_id = _image_id(client, base) or base
+    tag = f"{repo}:{recipe_hash(files, base_id, salt=repo)}"
+    if not rebuild and _image_id(client, tag):
+        return tag
+    progress(f"building {what} {tag} (once per recipe change)")
+    try:
+        for chunk in client.api.build(
+            fileobj=_context_tar(files),
+            custom_context=True,
+            tag=tag,
+            buildargs={"BASE": base},
+            rm=True,
+            forcerm=True,
+            decode=True,
+            labels={"mason.recipe": tag.split(":")[1]},
+        ):
+            if "error" in chunk:
+                raise ProviderError(f"building {tag} failed: {chunk['error'].strip()}")
+            line = chunk.get("stream", "").strip()
+            if line.startswith("Step "):
+                progress(line)
+    except docker.errors.APIError as exc:
+        raise ProviderError(f"building {tag} failed: {exc.explanation or exc}") from exc
+    return tag
 
 
 def _image_id(client: docker.DockerClient, ref: str) -> str | None:
@@ -97,31 +152,8 @@ def host_image(
     client: docker.DockerClient, progress: Progress = _quiet, *, rebuild: bool = False
 ) -> str:
     """Return the tag of the host image for the current recipe, building it if needed."""
-    base = base_image(client, progress)
-    base_id = _image_id(client, base) or base
-    tag = f"{HOST_REPO}:{recipe_hash(base_id)}"
-    if not rebuild and _image_id(client, tag):
-        return tag
-    progress(f"building host image {tag} (once per recipe change, a few minutes)")
-    with tempfile.TemporaryDirectory(prefix="mason-recipe-") as tmp:
-        for name, data in _recipe_files().items():
-            (Path(tmp) / name).write_bytes(data)
-        try:
-            for chunk in client.api.build(
-                path=tmp,
-                tag=tag,
-                buildargs={"BASE": base},
-                rm=True,
-                forcerm=True,
-                decode=True,
-                labels={"mason.recipe": tag.split(":")[1]},
-            ):
-                if "error" in chunk:
-                    raise ProviderError(f"building {tag} failed: {chunk['error'].strip()}")
-                line = chunk.get("stream", "").strip()
-                if line.startswith("Step "):
-                    progress(line)
-        except docker.errors.APIError as exc:
-            raise ProviderError(f"building {tag} failed: {exc.explanation or exc}") from exc
+    tag = build_recipe(
+        client, HOST_REPO, recipe_files("recipe"), progress, rebuild=rebuild, what="host image"
+    )
     client.images.get(tag).tag(HOST_REPO, "latest")
     return tag

@@ -67,7 +67,7 @@ def test_parse_memory(value, expected):
 
 @pytest.mark.parametrize("value", ["", "1Gb", "-1Gi", True, "Gi"])
 def test_parse_memory_rejects(value):
-    with pytest.raises(InvalidInput, match="^x: expected memory"):
+    with pytest.raises(InvalidInput, match=r"^x: expected memory"):
         parse_memory(value, "x")
 
 
