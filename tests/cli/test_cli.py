@@ -77,7 +77,9 @@ def test_unreachable_engine_says_how_to_start_it(cli, monkeypatch):
     result = cli("pod", "list")
     assert result.exit_code == 5
     line = one_error_line(result)
-    assert "cannot reach the Docker engine" in line
+    assert (
+        "cannot reach the Docker engine at unix:///nonexistent/docker.sock: no socket there" in line
+    )
     assert "dockerd" in line and "scripts/setup.sh" in line
 
 

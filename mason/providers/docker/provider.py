@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import tarfile
 import time
 from collections.abc import Iterable, Mapping
@@ -83,7 +84,7 @@ class DockerProvider(Provider):
                 client.ping()
             except Exception as exc:  # docker raises several unrelated types here
                 raise EnvironmentProblem(
-                    f"cannot reach the Docker engine: {_short(exc)}",
+                    f"cannot reach the Docker engine at {_engine_address()}: {_engine_reason(exc)}",
                     hint="start it with `dockerd &` or `systemctl start docker`, "
                     "or run scripts/setup.sh; DOCKER_HOST selects another engine",
                 ) from None
@@ -300,6 +301,24 @@ def _host_of(container: Container) -> Host:
         id=container.id[:12],
         private_address=pod_net.get("IPAddress", ""),
     )
+
+
+def _engine_address() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def _engine_reason(exc: BaseException) -> str:
+    """docker-py nests the socket's error in a long message: name the cause plainly."""
+    text = str(exc)
+    for marker, reason in (
+        ("FileNotFoundError", "no socket there (is dockerd running?)"),
+        ("ConnectionRefused", "connection refused"),
+        ("PermissionError", "permission denied (run as root or join the docker group)"),
+        ("timed out", "timed out"),
+    ):
+        if marker in text:
+            return reason
+    return _short(exc)
 
 
 def _short(exc: BaseException) -> str:
