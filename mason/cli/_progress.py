@@ -151,19 +151,20 @@ def run(
             **kwargs,
         )
     report(ctx, result)
-    if raise_on_failure and not result.ok:
-        failed = sorted({f.host for f in result.failures if not f.unreachable})
-        unreachable = sorted({f.host for f in result.failures if f.unreachable})
-        if unreachable and not failed:
-            raise HostsUnreachable(f"{playbook}: unreachable over SSH: {', '.join(unreachable)}")
-        first = next((f for f in result.failures if not f.unreachable), None)
-        detail = f"{first.host}: {first.task}: {first.message}" if first else result.status
-        raise RunFailed(
-            f"{playbook} failed on {len(failed) or 'some'} host(s): {detail}"
-            + (
-                f" (+{len(result.failures) - 1} more, see above)"
-                if len(result.failures) > 1
-                else ""
-            )
-        )
+    if raise_on_failure:
+        raise_for_failures(result, playbook)
     return result
+
+
+def raise_for_failures(result: RunResult, what: str) -> None:
+    """A failed run as its one-line error: exit 7 when hosts were only unreachable, else 6."""
+    if result.ok:
+        return
+    failed = sorted({f.host for f in result.failures if not f.unreachable})
+    unreachable = sorted({f.host for f in result.failures if f.unreachable})
+    if unreachable and not failed:
+        raise HostsUnreachable(f"{what}: unreachable over SSH: {', '.join(unreachable)}")
+    first = next((f for f in result.failures if not f.unreachable), None)
+    detail = f"{first.host}: {first.task}: {first.message}" if first else result.status
+    more = f" (+{len(result.failures) - 1} more, see above)" if len(result.failures) > 1 else ""
+    raise RunFailed(f"{what} failed on {len(failed) or 'some'} host(s): {detail}{more}")

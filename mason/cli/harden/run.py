@@ -21,7 +21,7 @@ from mason.core.controls import (
     render_json,
     render_junit,
 )
-from mason.core.errors import DriftFound, HostsUnreachable, InvalidInput, NotFound, RunFailed
+from mason.core.errors import DriftFound, InvalidInput, NotFound
 from mason.providers.base import Host
 
 PLAYBOOK = "harden"
@@ -193,14 +193,7 @@ def run(
         print_report(ctx, report, pod=pod)
         for fmt, path in reports:
             ctx.say(f"{fmt} report: {path}")
-    if not result.ok:
-        failed = sorted({f.host for f in result.failures if not f.unreachable})
-        unreachable = sorted({f.host for f in result.failures if f.unreachable})
-        if unreachable and not failed:
-            raise HostsUnreachable(f"harden: unreachable over SSH: {', '.join(unreachable)}")
-        first = next((f for f in result.failures if not f.unreachable), None)
-        detail = f"{first.host}: {first.task}: {first.message}" if first else result.status
-        raise RunFailed(f"harden failed on {len(failed) or 'some'} host(s): {detail}")
+    _progress.raise_for_failures(result, "harden")
     drifted = report.by_status(DRIFT)
     if drifted:
         where = sorted({f"{f.host} {f.control}" for f in drifted})
