@@ -7,6 +7,8 @@ The table is documented in the README ("Exit codes"): keep the two in step.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from enum import IntEnum
 
 
@@ -73,3 +75,15 @@ class ProviderError(MasonError):
 
 class Interrupted(MasonError):
     exit_code = ExitCode.INTERRUPTED
+
+
+def unknown_field(where: str, key: str, allowed: Sequence[str]) -> InvalidInput:
+    """The error for a key that is not allowed, suggesting the nearest allowed one."""
+    near = difflib.get_close_matches(key, allowed, n=1)
+    if near:
+        hint = f"did you mean {near[0]!r}?"
+    elif allowed:
+        hint = f"expected one of: {', '.join(allowed)}"
+    else:
+        hint = "this provider takes no options"
+    return InvalidInput(f"{where}: unknown field {key!r} ({hint})")

@@ -17,7 +17,6 @@ Every error names the file, the field and what was expected.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import yaml
 
 from mason.core import units
-from mason.core.errors import InvalidInput
+from mason.core.errors import InvalidInput, unknown_field
 from mason.core.names import check_name
 
 PROJECT_FILE = "mason.yml"
@@ -69,12 +68,6 @@ class Project:
         return self.pods.get(name) or PodDefaults(name=name)
 
 
-def _unknown(key: str, allowed: tuple[str, ...], where: str) -> InvalidInput:
-    near = difflib.get_close_matches(key, allowed, n=1)
-    hint = f" (did you mean {near[0]!r}?)" if near else f" (expected one of: {', '.join(allowed)})"
-    return InvalidInput(f"{where}: unknown field {key!r}{hint}")
-
-
 def _pod(name: str, raw: Any, where: str) -> PodDefaults:
     check_name("pod", name, max_len=30, where=where)
     if raw is None:
@@ -83,7 +76,7 @@ def _pod(name: str, raw: Any, where: str) -> PodDefaults:
         raise InvalidInput(f"{where}: expected a mapping of pod settings, got {type(raw).__name__}")
     for key in raw:
         if key not in POD_KEYS:
-            raise _unknown(str(key), POD_KEYS, f"{where}.{key}")
+            raise unknown_field(f"{where}.{key}", str(key), POD_KEYS)
     pod = PodDefaults(name=name, provider=str(raw.get("provider", "docker")))
     if "environment" in raw:
         pod.environment = check_name(
@@ -138,7 +131,7 @@ def load_project(directory: Path) -> Project:
     allowed = ("version", "environment", "pods")
     for key in raw:
         if key not in allowed:
-            raise _unknown(str(key), allowed, f"{where}: {key}")
+            raise unknown_field(f"{where}: {key}", str(key), allowed)
     project = Project(path=directory, exists=True)
     if "environment" in raw:
         project.environment = check_name(

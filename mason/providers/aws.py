@@ -35,7 +35,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mason.core.errors import EnvironmentProblem, InvalidInput, NotFound, ProviderError
+from mason.core.errors import (
+    EnvironmentProblem,
+    InvalidInput,
+    NotFound,
+    ProviderError,
+    unknown_field,
+)
 from mason.providers.base import (
     CreateResult,
     DestroyResult,
@@ -98,13 +104,7 @@ def parse_options(raw: Mapping[str, Any]) -> AwsOptions:
     """Validate the provider options (mason.yml ``options:`` plus CLI flags)."""
     for key in raw:
         if key not in OPTION_KEYS:
-            near = difflib.get_close_matches(str(key), OPTION_KEYS, n=1)
-            hint = (
-                f"did you mean {near[0]!r}?"
-                if near
-                else f"expected one of: {', '.join(OPTION_KEYS)}"
-            )
-            raise InvalidInput(f"aws options: unknown field {key!r} ({hint})")
+            raise unknown_field("aws options", str(key), OPTION_KEYS)
 
     def text(key: str, default: str | None = None) -> str | None:
         value = raw.get(key, default)

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from mason.core.errors import unknown_field
+
 ROLE_MANAGER = "manager"
 ROLE_WORKER = "worker"
 DEFAULT_ZONES = ("zone-a", "zone-b", "zone-c")
@@ -114,9 +116,14 @@ class Provider(abc.ABC):
     name: ClassVar[str]
     #: providers that create machines; ``static`` only adopts existing ones
     creates_hosts: ClassVar[bool] = True
+    #: the ``options:`` a pod of this provider may set in mason.yml (region, size, ...)
+    option_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options = dict(options or {})
+        for key in self.options:
+            if key not in self.option_keys:
+                raise unknown_field(f"{self.name} options", str(key), self.option_keys)
 
     @abc.abstractmethod
     def check(self) -> None:

@@ -89,16 +89,7 @@ class RackspaceProvider(Provider):
     keep_unreachable = True
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(options)
-        for key in self.options:
-            if key not in OPTION_KEYS:
-                near = difflib.get_close_matches(str(key), OPTION_KEYS, n=1)
-                hint = (
-                    f"did you mean {near[0]!r}?"
-                    if near
-                    else f"expected one of: {', '.join(OPTION_KEYS)}"
-                )
-                raise InvalidInput(f"rackspace options: unknown field {key!r} ({hint})")
+        super().__init__(options)  # rejects unknown option keys
         for key in OPTION_KEYS:
             value = self.options.get(key)
             if value is not None and (not isinstance(value, str) or not value.strip()):

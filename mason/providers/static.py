@@ -165,15 +165,6 @@ class StaticProvider(Provider):
     creates_hosts = False
     option_keys = OPTION_KEYS
 
-    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(options)
-        for key in self.options:
-            if key not in OPTION_KEYS:
-                raise InvalidInput(
-                    f"static options: unknown field {key!r} "
-                    f"(expected one of: {', '.join(OPTION_KEYS)})"
-                )
-
     @property
     def project_dir(self) -> Path:
         return Path(
