@@ -51,6 +51,7 @@ from mason.providers.base import (
     Progress,
     Provider,
     _quiet,
+    check_growth,
 )
 
 SSH_USER = "mason"
@@ -363,16 +364,7 @@ class AwsProvider(Provider):
                 "(--admin-network 203.0.113.0/24 or options.admin_networks in mason.yml)"
             )
         existing = self.list_hosts(spec.name)
-        if existing and existing[0].environment != spec.environment:
-            raise InvalidInput(
-                f"pod {spec.name!r} exists in environment {existing[0].environment!r}, "
-                f"not {spec.environment!r}"
-            )
-        if len(existing) > spec.hosts:
-            raise InvalidInput(
-                f"pod {spec.name!r} has {len(existing)} hosts; --hosts {spec.hosts} would shrink "
-                "it (shrinking is not supported: destroy and re-create, or keep the count)"
-            )
+        check_growth(spec, existing)
         cpu, memory = self._size(config.size)
         image = self._image(config)
         labels = json.dumps(dict(spec.labels), sort_keys=True)

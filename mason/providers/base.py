@@ -14,12 +14,12 @@ the separator ``:`` where ``.`` is not allowed):
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mason.core.errors import unknown_field
+from mason.core.errors import InvalidInput, unknown_field
 
 ROLE_MANAGER = "manager"
 ROLE_WORKER = "worker"
@@ -27,6 +27,20 @@ DEFAULT_ZONES = ("zone-a", "zone-b", "zone-c")
 DEFAULT_ENVIRONMENT = "default"
 
 Progress = Callable[[str], None]
+
+
+def check_growth(spec: PodSpec, existing: Sequence[Host]) -> None:
+    """Refuse a create that would move an existing pod to another environment or shrink it."""
+    if existing and existing[0].environment != spec.environment:
+        raise InvalidInput(
+            f"pod {spec.name!r} exists in environment {existing[0].environment!r}, "
+            f"not {spec.environment!r}"
+        )
+    if len(existing) > spec.hosts:
+        raise InvalidInput(
+            f"pod {spec.name!r} has {len(existing)} hosts; --hosts {spec.hosts} would shrink "
+            "it (shrinking is not supported: destroy and re-create, or keep the count)"
+        )
 
 
 def _quiet(_: str) -> None:

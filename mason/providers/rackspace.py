@@ -45,6 +45,7 @@ from mason.providers.base import (
     Progress,
     Provider,
     _quiet,
+    check_growth,
 )
 
 SSH_USER = "mason"
@@ -278,16 +279,7 @@ class RackspaceProvider(Provider):
     ) -> CreateResult:
         options = {**self.options, **spec.options}
         existing = self.list_hosts(spec.name)
-        if existing and existing[0].environment != spec.environment:
-            raise InvalidInput(
-                f"pod {spec.name!r} exists in environment {existing[0].environment!r}, "
-                f"not {spec.environment!r}"
-            )
-        if len(existing) > spec.hosts:
-            raise InvalidInput(
-                f"pod {spec.name!r} has {len(existing)} hosts; --hosts {spec.hosts} would shrink "
-                "it (shrinking is not supported: destroy and re-create, or keep the count)"
-            )
+        check_growth(spec, existing)
         result = CreateResult(existing=existing)
         have = {h.index for h in existing}
         wanted = [i for i in range(1, spec.hosts + 1) if i not in have]

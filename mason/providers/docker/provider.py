@@ -21,7 +21,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from mason.core.errors import EnvironmentProblem, InvalidInput, NotFound, ProviderError
+from mason.core.errors import EnvironmentProblem, NotFound, ProviderError
 from mason.providers.base import (
     CreateResult,
     DestroyResult,
@@ -31,6 +31,7 @@ from mason.providers.base import (
     Progress,
     Provider,
     _quiet,
+    check_growth,
 )
 from mason.providers.docker import image as host_images
 
@@ -110,17 +111,7 @@ class DockerProvider(Provider):
         self, spec: PodSpec, key: KeyPair, progress: Progress = _quiet
     ) -> CreateResult:
         existing = self.list_hosts(spec.name)
-        if existing and existing[0].environment != spec.environment:
-            raise InvalidInput(
-                f"pod {spec.name!r} exists in environment {existing[0].environment!r}, "
-                f"not {spec.environment!r}"
-            )
-        if len(existing) > spec.hosts:
-            raise InvalidInput(
-                f"pod {spec.name!r} has {len(existing)} hosts; "
-                f"--hosts {spec.hosts} would shrink it "
-                "(shrinking is not supported: destroy and re-create, or keep the count)"
-            )
+        check_growth(spec, existing)
         started = []
         for host in existing:
             if host.state != "running":
