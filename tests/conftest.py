@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -27,3 +28,12 @@ def mason_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def unique_pod_name(prefix: str = "t") -> str:
     """Pod names tests use: 'mt' + random, which no user would pick by hand."""
     return f"mt{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def ansible_env() -> dict[str, str]:
+    """Environment for this virtualenv's ansible CLIs with mason's ansible.cfg."""
+    return {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }

@@ -7,10 +7,7 @@ tests/integration/test_pods.py (ansible-inventory --graph, ansible -m ping).
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from ansible.inventory.manager import InventoryManager
@@ -18,13 +15,7 @@ from ansible.parsing.dataloader import DataLoader
 
 import mason.providers
 from mason.providers.base import Host, Provider
-from tests.conftest import REPO
-
-ENV = {
-    **os.environ,
-    "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-}
+from tests.conftest import REPO, ansible_env
 
 
 def test_ansible_doc_renders_the_plugin():
@@ -32,7 +23,7 @@ def test_ansible_doc_renders_the_plugin():
         ["ansible-doc", "-t", "inventory", "mason"],
         capture_output=True,
         text=True,
-        env=ENV,
+        env=ansible_env(),
         check=True,
     ).stdout
     assert "Lists the hosts of one, several or all mason pods" in " ".join(out.split())

@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,7 +45,7 @@ import yaml
 from mason.core.errors import InvalidInput, NotFound
 from mason.providers.base import CreateResult, Host, PodSpec, Provider
 from mason.providers.keys import forget_pod, pod_key
-from tests.conftest import REPO, unique_pod_name
+from tests.conftest import ansible_env, unique_pod_name
 
 ENVIRONMENT = "ci"
 ZONES = ("zone-a", "zone-b")
@@ -57,11 +55,7 @@ def ansible_inventory(tmp: Path, config: dict[str, Any]) -> dict[str, Any]:
     """Run the real ``ansible-inventory --list`` over a mason inventory source."""
     source = tmp / "pods.mason.yml"
     source.write_text(yaml.safe_dump(config))
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
+    env = ansible_env()
     proc = subprocess.run(
         ["ansible-inventory", "-i", str(source), "--list"],
         capture_output=True,
