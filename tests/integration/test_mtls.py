@@ -217,11 +217,16 @@ def call_api(pod: Pod) -> dict:
 def test_declared_link_works_across_hosts_through_both_proxies(pod: Pod):
     env = in_container(pod.h(1), "mason-shop-web-1", "env").stdout
     assert "MASON_LINK_API_URL=http://mason-proxy:15001" in env
-    answers = [call_api(pod) for _ in range(6)]
-    # A replica whose address the outbound proxy has not resolved yet (HAProxy's
-    # resolvers, init-addr none) starts in maintenance for a few seconds after a
-    # deploy: keep calling, bounded, until both replicas have answered.
+    # links.yml returns before the proxies' health checks have converged: for a
+    # few seconds after a deploy a replica (or all of them, answering 503) can be
+    # out of rotation while its inbound proxy resolves its service. Wait for that,
+    # bounded, then require every call to succeed and both replicas to answer.
     deadline = time.monotonic() + 30
+    while in_container(pod.h(1), "mason-shop-web-1", "python3", "/usr/local/bin/mason-testsvc",
+                       "call", "api", check=False).returncode != 0:  # fmt: skip
+        assert time.monotonic() < deadline, "the declared link never answered within 30 s"
+        time.sleep(0.5)
+    answers = [call_api(pod) for _ in range(6)]
     while {a["host"] for a in answers} != {pod.h(2), pod.h(3)} and time.monotonic() < deadline:
         time.sleep(0.5)
         answers.append(call_api(pod))
