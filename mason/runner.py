@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,11 +39,28 @@ HOST_EVENTS = {
 
 @dataclass
 class HostStats:
+    """One host's recap, as Ansible counts it (``ok`` includes ``changed``; a failure a
+    ``rescue`` handled counts as ``rescued``, not ``failed``)."""
+
     ok: int = 0
     changed: int = 0
     failed: int = 0
     unreachable: int = 0
     skipped: int = 0
+    rescued: int = 0
+    ignored: int = 0
+
+
+# ansible-runner's names of the recap's counters -> HostStats fields
+_STATS_KEYS = {
+    "ok": "ok",
+    "changed": "changed",
+    "failures": "failed",
+    "dark": "unreachable",
+    "skipped": "skipped",
+    "rescued": "rescued",
+    "ignored": "ignored",
+}
 
 
 @dataclass
@@ -63,6 +80,9 @@ class RunResult:
     artifact_dir: Path
     stats: dict[str, HostStats] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    error: str = ""  # Ansible's own error when the run failed before any host did
+    # where the job events are read from: ansible-runner's Runner (anything with ``.events``)
+    source: Any = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -71,6 +91,10 @@ class RunResult:
     @property
     def changed(self) -> int:
         return sum(s.changed for s in self.stats.values())
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every job event of the run, in order (ansible-runner reads its artifacts)."""
+        return list(self.source.events) if self.source is not None else []
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,7 +105,22 @@ class RunResult:
             "artifact_dir": str(self.artifact_dir),
             "hosts": {h: vars(s) for h, s in sorted(self.stats.items())},
             "failures": [vars(f) for f in self.failures],
+            **({"error": self.error} if self.error else {}),
         }
+
+
+def outcome(event: Mapping[str, Any]) -> str | None:
+    """What a job event says about one host's task: ok, changed, failed, unreachable,
+    skipped, or None for events that carry no such outcome. An ignored error is ok."""
+    kind = HOST_EVENTS.get(event.get("event", ""))
+    data = event.get("event_data") or {}
+    if kind is None or not data.get("host"):
+        return None
+    if kind == "failed" and data.get("ignore_errors"):
+        return "ok"
+    if kind == "ok" and (data.get("res") or {}).get("changed"):
+        return "changed"
+    return kind
 
 
 def failure_message(res: Mapping[str, Any]) -> str:
@@ -200,32 +239,6 @@ def run_playbook(
         cmdline.append("--check")
     if diff:
         cmdline.append("--diff")
-    stats: dict[str, HostStats] = {}
-    failures: list[Failure] = []
-
-    def on_event(event: dict[str, Any]) -> bool:
-        kind = event.get("event", "")
-        data = event.get("event_data") or {}
-        host = data.get("host")
-        if kind in HOST_EVENTS and host:
-            host_stats = stats.setdefault(host, HostStats())
-            res = data.get("res") or {}
-            outcome = HOST_EVENTS[kind]
-            if outcome == "failed" and data.get("ignore_errors"):
-                outcome = "ok"
-            setattr(host_stats, outcome, getattr(host_stats, outcome) + 1)
-            if outcome == "ok" and res.get("changed"):
-                host_stats.changed += 1
-            if outcome in ("failed", "unreachable"):
-                failures.append(
-                    Failure(
-                        host, data.get("task", ""), failure_message(res), outcome == "unreachable"
-                    )
-                )
-        if event_handler is not None:
-            event_handler(event)
-        return True  # keep ansible-runner's own artifact of the event
-
     if shutil.which("ansible-playbook", path=envvars["PATH"]) is None:
         raise EnvironmentProblem("ansible-playbook not found", hint="run scripts/setup.sh")
     started = time.monotonic()
@@ -243,7 +256,7 @@ def run_playbook(
             forks=forks,
             cmdline=" ".join(cmdline) or None,
             envvars=envvars,
-            event_handler=on_event,
+            event_handler=_keeping(event_handler),
             quiet=True,
             # Runs must not leave a copy of the caller's environment (which may hold
             # cloud credentials) in the run directory.
@@ -251,6 +264,8 @@ def run_playbook(
         )
     finally:
         _scrub(run_dir)
+    stats = recap(runner.stats)
+    failures = final_failures(runner.events, stats)
     return RunResult(
         playbook=path.name,
         status=runner.status,
@@ -259,4 +274,69 @@ def run_playbook(
         artifact_dir=Path(runner.config.artifact_dir),
         stats=stats,
         failures=failures,
+        error="" if failures or runner.rc == 0 else ansible_error(runner.stdout),
+        source=runner,
     )
+
+
+def _keeping(handler: EventHandler | None) -> Callable[[dict[str, Any]], bool]:
+    """Pass each event on, then let ansible-runner keep it (a handler's falsy return
+    would drop the event's artifact, which ``RunResult.events`` and reports read)."""
+
+    def on_event(event: dict[str, Any]) -> bool:
+        if handler is not None:
+            handler(event)
+        return True
+
+    return on_event
+
+
+def recap(raw: Mapping[str, Mapping[str, int]] | None) -> dict[str, HostStats]:
+    """Ansible's own per-host recap (from the ``playbook_on_stats`` event)."""
+    stats: dict[str, HostStats] = {}
+    for key, counts in (raw or {}).items():
+        attr = _STATS_KEYS.get(key)
+        if attr is None:
+            continue
+        for host, n in (counts or {}).items():
+            setattr(stats.setdefault(host, HostStats()), attr, int(n))
+    return stats
+
+
+def final_failures(
+    events: Iterable[Mapping[str, Any]], stats: Mapping[str, HostStats]
+) -> list[Failure]:
+    """The failure that stopped each host the recap counts as failed or unreachable.
+
+    A failure a ``rescue`` handled is followed by more of the host's tasks, so the
+    last failed (or unreachable) event of a host is the one that stopped it.
+    """
+    last: dict[str, Failure] = {}
+    for event in events:
+        kind = outcome(event)
+        if kind not in ("failed", "unreachable"):
+            continue
+        data = event["event_data"]
+        host = data["host"]
+        last[host] = Failure(
+            host,
+            data.get("task", ""),
+            failure_message(data.get("res") or {}),
+            kind == "unreachable",
+        )
+    return [
+        f
+        for host, f in sorted(last.items())
+        if host in stats and (stats[host].unreachable if f.unreachable else stats[host].failed)
+    ]
+
+
+def ansible_error(stdout: Any) -> str:
+    """The ``ERROR!`` line Ansible prints when a run fails before any task (syntax,
+    inventory, a missing role), else the last line of its output."""
+    try:
+        lines = [line.strip() for line in stdout.read().splitlines() if line.strip()]
+    except (AttributeError, OSError, ValueError):
+        return ""
+    errors = [line for line in lines if line.startswith("ERROR!") or line.startswith("[ERROR]")]
+    return (errors or lines or [""])[0 if errors else -1][:300]

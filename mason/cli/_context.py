@@ -11,6 +11,8 @@ from typing import Any
 import click
 from rich.console import Console
 
+from mason.operations.session import Session
+
 
 @dataclass
 class Ctx:
@@ -43,7 +45,19 @@ class Ctx:
     def say(self, message: str) -> None:
         """Human progress on stderr (keeps stdout clean for pipes); silent with --json."""
         if not self.json:
-            self.err.print(message)
+            self.err.print(message, markup=False)
+
+    def session(self) -> Session:
+        """The operations layer's view of this command: progress and run rendering."""
+        from mason.cli._progress import RunView, report
+
+        return Session(
+            project_dir=self.project_dir,
+            verbosity=self.verbosity,
+            say=self.say,
+            watch=lambda title: RunView(self, title),
+            finished=lambda result: report(self, result),
+        )
 
 
 pass_ctx = click.make_pass_decorator(Ctx)

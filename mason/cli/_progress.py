@@ -12,8 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mason.cli._context import Ctx
-from mason.core.errors import HostsUnreachable, RunFailed
-from mason.runner import HOST_EVENTS, RunResult, failure_message, run_playbook
+from mason.runner import RunResult, failure_message, outcome
 
 # Keys of an event that are safe and useful to pass on with --json: never the
 # whole result, which may hold file contents or command output.
@@ -90,25 +89,26 @@ class RunView:
             self.task = data.get("task", "")
             if not self.live and self.ctx.verbosity:
                 self.ctx.err.print(f"[{self._elapsed()}] TASK {self.task}")
-        elif kind in HOST_EVENTS and data.get("host"):
-            host = data["host"]
-            res = data.get("res") or {}
-            c = self.counts.setdefault(host, {"ok": 0, "changed": 0, "failed": 0, "unreachable": 0})
-            outcome = HOST_EVENTS[kind]
-            if outcome == "failed" and data.get("ignore_errors"):
-                outcome = "ok"
-            if outcome in c:
-                c[outcome] += 1
-            if outcome == "ok" and res.get("changed"):
-                c["changed"] += 1
-                outcome = "changed"
-            if not self.live and (
-                outcome in ("failed", "unreachable", "changed") or self.ctx.verbosity
-            ):
-                line = f"[{self._elapsed()}] {host}: {outcome}: {data.get('task', '')}"
-                if outcome in ("failed", "unreachable"):
-                    line += f": {failure_message(res)}"
-                self.ctx.err.print(line, markup=False)
+        else:
+            self._host_event(event, data)
+
+    def _host_event(self, event: dict[str, Any], data: dict[str, Any]) -> None:
+        kind = outcome(event)
+        if kind is None:
+            return
+        host = data["host"]
+        c = self.counts.setdefault(host, {"ok": 0, "changed": 0, "failed": 0, "unreachable": 0})
+        # Ansible's recap counts a changed task as ok too; the final figures are the
+        # recap's own (report()), these only show the run moving.
+        if kind in ("ok", "changed"):
+            c["ok"] += 1
+        if kind in c:
+            c[kind] += 1
+        if not self.live and (kind in ("failed", "unreachable", "changed") or self.ctx.verbosity):
+            line = f"[{self._elapsed()}] {host}: {kind}: {data.get('task', '')}"
+            if kind in ("failed", "unreachable"):
+                line += f": {failure_message(data.get('res') or {})}"
+            self.ctx.err.print(line, markup=False)
 
 
 def report(ctx: Ctx, result: RunResult) -> None:
@@ -126,45 +126,10 @@ def report(ctx: Ctx, result: RunResult) -> None:
     for f in result.failures:
         what = "unreachable" if f.unreachable else "failed"
         ctx.err.print(f"{what}: {f.host}: {f.task}: {f.message}", markup=False, style="red")
+    if result.error:
+        ctx.err.print(f"ansible: {result.error}", markup=False, style="red")
     ctx.err.print(
         f"{result.playbook}: {result.status} in {result.elapsed:.1f}s, "
         f"{result.changed} changed (artifacts: {result.artifact_dir})",
         markup=False,
     )
-
-
-def run(
-    ctx: Ctx, playbook: str, *, title: str, raise_on_failure: bool = True, **kwargs
-) -> RunResult:
-    """Run a playbook with progress and a summary; raise a MasonError if it failed."""
-    if kwargs.get("pods") and "providers" not in kwargs and kwargs.get("inventory") is None:
-        # Each pod's hosts come from its own provider (mason.yml), not only the local engine.
-        from mason.cli.pod._common import inventory_of
-
-        kwargs.update(inventory_of(ctx, kwargs["pods"]))
-    with RunView(ctx, title) as view:
-        result = run_playbook(
-            playbook,
-            project_dir=ctx.project_dir,
-            verbosity=max(0, ctx.verbosity - 1),
-            event_handler=view,
-            **kwargs,
-        )
-    report(ctx, result)
-    if raise_on_failure:
-        raise_for_failures(result, playbook)
-    return result
-
-
-def raise_for_failures(result: RunResult, what: str) -> None:
-    """A failed run as its one-line error: exit 7 when hosts were only unreachable, else 6."""
-    if result.ok:
-        return
-    failed = sorted({f.host for f in result.failures if not f.unreachable})
-    unreachable = sorted({f.host for f in result.failures if f.unreachable})
-    if unreachable and not failed:
-        raise HostsUnreachable(f"{what}: unreachable over SSH: {', '.join(unreachable)}")
-    first = next((f for f in result.failures if not f.unreachable), None)
-    detail = f"{first.host}: {first.task}: {first.message}" if first else result.status
-    more = f" (+{len(result.failures) - 1} more, see above)" if len(result.failures) > 1 else ""
-    raise RunFailed(f"{what} failed on {len(failed) or 'some'} host(s): {detail}{more}")

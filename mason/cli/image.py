@@ -23,6 +23,12 @@ def build(ctx: Ctx, rebuild: bool) -> None:
     The base is debian:bookworm when it can be pulled, else a debootstrap rootfs
     (set MASON_OFFLINE=1 to skip the pull attempt). The tag carries a hash of the
     recipe: an unchanged recipe is never rebuilt.
+
+    \b
+    Examples:
+      mason image build                  prints the tag, e.g. mason-host:5f3dd889de16
+      mason image build --rebuild        after a Debian point release
+      MASON_OFFLINE=1 mason image build  skip the debian:bookworm pull attempt
     """
     client = DockerProvider().client
     tag = host_images.host_image(client, ctx.say, rebuild=rebuild)

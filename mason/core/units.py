@@ -104,3 +104,21 @@ def format_memory(nbytes: int) -> str:
         if nbytes and nbytes % unit == 0:
             return f"{nbytes // unit}{suffix}"
     return str(nbytes)
+
+
+def format_size(nbytes: int) -> str:
+    """A size for people to read, rounded: ``1.0Gi``, ``512Mi`` (format_memory is exact)."""
+    return f"{nbytes / 2**30:.1f}Gi" if nbytes >= 2**30 else f"{nbytes / 2**20:.0f}Mi"
+
+
+def format_span(seconds: float) -> str:
+    """A time span for people to read, two units at most: ``1d02h``, ``5h07m``, ``4m05s``."""
+    total = max(0, int(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s"

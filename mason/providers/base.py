@@ -25,6 +25,8 @@ ROLE_MANAGER = "manager"
 ROLE_WORKER = "worker"
 DEFAULT_ZONES = ("zone-a", "zone-b", "zone-c")
 DEFAULT_ENVIRONMENT = "default"
+DEFAULT_HOSTS = 3
+ADMIN_USER = "mason"  # the unprivileged admin user mason logs in as (sudo); root has no key
 
 Progress = Callable[[str], None]
 
@@ -81,7 +83,7 @@ class PodSpec:
     name: str
     provider: str = "docker"
     environment: str = DEFAULT_ENVIRONMENT
-    hosts: int = 3
+    hosts: int = DEFAULT_HOSTS
     zones: tuple[str, ...] = DEFAULT_ZONES
     cpu: float = 1.0  # per host; a size for clouds decides it instead
     memory: int = 1024**3  # per host, bytes
@@ -125,11 +127,13 @@ class KeyPair:
 
 
 class Provider(abc.ABC):
-    """Base class of providers. Subclasses set ``name`` and implement the four methods."""
+    """Base class of providers. Subclasses set ``name`` and implement the five abstract
+    methods: check, list_hosts, create_hosts, remove_hosts, destroy_pod."""
 
     name: ClassVar[str]
-    #: providers that create machines; ``static`` only adopts existing ones
-    creates_hosts: ClassVar[bool] = True
+    #: keep hosts that never answered SSH instead of rolling them back (cloud machines
+    #: are slow and costly to re-make, and mostly an admin network is missing)
+    keep_unreachable: ClassVar[bool] = False
     #: the ``options:`` a pod of this provider may set in mason.yml (region, size, ...)
     option_keys: ClassVar[tuple[str, ...]] = ()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -17,16 +16,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mason.paths import pod_key_dir
 from mason.providers.base import KeyPair
 
-key_dir = pod_key_dir
-
-
-def known_hosts_path(provider: str, pod: str) -> Path:
-    return key_dir(provider, pod) / "known_hosts"
-
 
 def pod_key(provider: str, pod: str, *, create: bool = True) -> KeyPair | None:
     """The pod's key pair, made on first use (ed25519, private key 0600)."""
-    directory = key_dir(provider, pod)
+    directory = pod_key_dir(provider, pod)
     private = directory / "id_ed25519"
     public = directory / "id_ed25519.pub"
     if not private.exists():
@@ -55,4 +48,4 @@ def pod_key(provider: str, pod: str, *, create: bool = True) -> KeyPair | None:
 
 def forget_pod(provider: str, pod: str) -> None:
     """Drop the pod's key and known hosts once the pod is gone."""
-    shutil.rmtree(key_dir(provider, pod), ignore_errors=True)
+    shutil.rmtree(pod_key_dir(provider, pod), ignore_errors=True)

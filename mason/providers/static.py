@@ -162,7 +162,6 @@ class StaticProvider(Provider):
     """Machines that exist already: adopted from mason.yml, never created or destroyed."""
 
     name = "static"
-    creates_hosts = False
     option_keys = OPTION_KEYS
 
     @property

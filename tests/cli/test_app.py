@@ -147,7 +147,7 @@ def test_plan_on_a_pod_uses_the_providers_hosts(project, monkeypatch):
     ]
     seen = {}
 
-    def fake_hosts_of(ctx, pod, provider_name):
+    def fake_hosts_of(project_dir, pod, provider_name):
         seen["pod"] = pod
         return None, hosts
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from xml.etree import ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
 
 from mason.cli import main
+from mason.cli.harden.run import parse_extra_vars
+from mason.operations import harden as harden_ops
 from mason.providers.base import Host
 from mason.runner import Failure, HostStats, RunResult
-
-# The package exports the command `run`; the module is needed for monkeypatching.
-run_mod = importlib.import_module("mason.cli.harden.run")
 
 HOSTS = [
     Host(
@@ -63,19 +62,16 @@ def fake(tmp_path, monkeypatch):
     calls: dict = {}
     state = {"events": CLEAN, "ok": True, "failures": []}
 
-    def fake_hosts_of(ctx, pod, provider_name):
+    def fake_hosts_of(project_dir, pod, provider_name):
         if pod != "demo":
             from mason.core.errors import NotFound
 
             raise NotFound(f"pod {pod!r} does not exist")
         return None, HOSTS
 
-    def fake_run(ctx, playbook, *, title, raise_on_failure=True, **kwargs):
+    def fake_run(session, playbook, *, title, raise_on_failure=True, **kwargs):
         calls.update(playbook=playbook, title=title, raise_on_failure=raise_on_failure, **kwargs)
         art = tmp_path / "artifacts"
-        (art / "job_events").mkdir(parents=True, exist_ok=True)
-        for e in state["events"]:
-            (art / "job_events" / f"{e['counter']}-x.json").write_text(json.dumps(e))
         return RunResult(
             playbook="harden.yml",
             status="successful" if state["ok"] else "failed",
@@ -84,10 +80,11 @@ def fake(tmp_path, monkeypatch):
             artifact_dir=art,
             stats={h.name: HostStats(ok=1) for h in HOSTS},
             failures=state["failures"],
+            source=SimpleNamespace(events=state["events"]),
         )
 
-    monkeypatch.setattr(run_mod, "hosts_of", fake_hosts_of)
-    monkeypatch.setattr(run_mod._progress, "run", fake_run)
+    monkeypatch.setattr(harden_ops, "hosts_of", fake_hosts_of)
+    monkeypatch.setattr(harden_ops, "run", fake_run)
     monkeypatch.setenv("MASON_PROJECT_DIR", str(tmp_path))
     calls["state"] = state
     return calls
@@ -216,14 +213,14 @@ def test_unknown_limit_host(cli, fake):
     ],
 )
 def test_extra_vars_forms(value, expected):
-    assert run_mod.parse_extra_vars([value]) == expected
+    assert parse_extra_vars([value]) == expected
 
 
 def test_extra_vars_file_and_errors(tmp_path: Path):
     f = tmp_path / "v.yml"
     f.write_text("firewall_pod_tcp_ports: [8443]\n")
-    assert run_mod.parse_extra_vars([f"@{f}"]) == {"firewall_pod_tcp_ports": [8443]}
+    assert parse_extra_vars([f"@{f}"]) == {"firewall_pod_tcp_ports": [8443]}
     from mason.core.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="expected KEY=VALUE"):
-        run_mod.parse_extra_vars(["novalue"])
+        parse_extra_vars(["novalue"])

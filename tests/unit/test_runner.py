@@ -81,3 +81,24 @@ def test_only_the_newest_runs_are_kept(tmp_path, monkeypatch):
 def test_unknown_playbook(tmp_path):
     with pytest.raises(NotFound, match=r"playbook .*nope\.yml does not exist"):
         runner.run_playbook("nope", project_dir=tmp_path)
+
+
+def test_rescued_failures_count_as_ansible_counts_them(tmp_path):
+    # The recap is Ansible's own: a failure that a rescue handled is "rescued", not
+    # "failed", and only the failure that stopped a host is reported.
+    result, events = run(tmp_path, "rescued")
+    assert not result.ok
+    failed_events = [e for e in events if e["event"] == "runner_on_failed"]
+    assert len(failed_events) == 3  # two rescued, one real: the events alone would say 3
+    assert {h: (s.failed, s.rescued) for h, s in result.stats.items()} == {
+        "alpha": (0, 1),
+        "beta": (1, 1),
+    }
+    assert [(f.host, f.message) for f in result.failures] == [("beta", "beta fails for real")]
+    assert [e["event"] for e in result.events()][-1] == "playbook_on_stats"
+
+
+def test_a_run_ansible_refuses_says_why(tmp_path):
+    result, _ = run(tmp_path, "broken")
+    assert not result.ok and result.failures == []
+    assert "no_such_role_anywhere" in result.error, result.error

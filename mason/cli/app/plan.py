@@ -9,7 +9,7 @@ from rich.table import Table
 
 from mason.cli._context import Ctx, pass_ctx
 from mason.cli.app._common import app_file, display, load_app
-from mason.cli.pod._common import hosts_of, provider_option
+from mason.cli.pod._common import provider_option
 from mason.core.errors import Infeasible
 from mason.core.hostsfile import load_hosts_file
 from mason.core.placement import (
@@ -23,6 +23,7 @@ from mason.core.placement import (
 )
 from mason.core.placement import plan as make_plan
 from mason.core.units import format_memory
+from mason.operations.lookup import hosts_of
 
 ACTION_STYLE = {NEW: "green", KEEP: "dim", MOVE: "yellow", REMOVE: "red"}
 ACTION_MARK = {NEW: "+", KEEP: " ", MOVE: "~", REMOVE: "-"}
@@ -85,7 +86,7 @@ def plan(
         # Deployment does not exist yet, so a real pod has no mason containers:
         # everything is new. Reading mason.app/mason.service/mason.replica labels
         # from the hosts' engines belongs to the deploy issue.
-        _, provider_hosts = hosts_of(ctx, pod, provider_name)
+        _, provider_hosts = hosts_of(ctx.project_dir, pod, provider_name)
         hosts, current = [host_spec(h) for h in provider_hosts], []
         where = f"pod {pod}"
     result = make_plan(hosts, requests_from_app(app), current, explain=explain)

@@ -1,10 +1,6 @@
-"""Reading a harden run's events and showing its findings."""
+"""Showing a harden run's findings."""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
-from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -30,17 +26,6 @@ STYLE = {
     ERROR: "bold red",
     NOT_CHECKED: "red",
 }
-
-
-def load_events(artifact_dir: Path) -> list[dict[str, Any]]:
-    """ansible-runner's job events of one run, in order."""
-    events = []
-    for path in (Path(artifact_dir) / "job_events").glob("*.json"):
-        try:
-            events.append(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            continue
-    return sorted(events, key=lambda e: e.get("counter", 0))
 
 
 def print_report(ctx: Ctx, report: Report, *, pod: str) -> None:

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from mason.cli._context import Ctx, pass_ctx
 from mason.core.controls import load_catalogue
+from mason.operations.harden import check_areas
 
 
 @click.command()
@@ -17,10 +18,14 @@ def controls(ctx: Ctx, areas: tuple[str, ...], as_json: bool) -> None:
     """List the hardening controls: ID, area, title and benchmark references.
 
     The same list, with the tasks that enforce each control, is docs/controls.md.
+
+    \b
+    Examples:
+      mason harden controls
+      mason harden controls --area ssh --area docker
+      mason harden controls --json | jq -r '.[] | select(.refs.cis_docker) | .id'
     """
     catalogue = load_catalogue()
-    from mason.cli.harden.run import check_areas
-
     selected = catalogue.in_areas(check_areas(areas, "--area", catalogue) or None)
     if as_json or ctx.json:
         ctx.emit_json(

@@ -9,51 +9,12 @@ from typing import Any
 import click
 import yaml
 
-from mason.cli import _progress
 from mason.cli._context import Ctx, pass_ctx
-from mason.cli.harden._report import load_events, print_report
-from mason.cli.pod._common import hosts_of, provider_option
-from mason.core.controls import (
-    DRIFT,
-    Catalogue,
-    evaluate,
-    load_catalogue,
-    render_json,
-    render_junit,
-)
-from mason.core.errors import DriftFound, InvalidInput, NotFound
-from mason.providers.base import Host
-
-PLAYBOOK = "harden"
-
-
-def check_areas(values: Sequence[str], option: str, catalogue: Catalogue) -> list[str]:
-    bad = [v for v in values if v not in catalogue.areas]
-    if bad:
-        raise InvalidInput(
-            f"{option}: unknown area {bad[0]!r} (areas: {', '.join(catalogue.areas)})"
-        )
-    return list(dict.fromkeys(values))
-
-
-def resolve_limit(pod: str, limit: str | None, hosts: Sequence[Host]) -> list[Host]:
-    """Hosts named by --limit (full name, short name h2, or index 2); all when None."""
-    if not limit:
-        return list(hosts)
-    chosen: list[Host] = []
-    for part in (p.strip() for p in limit.split(",")):
-        if not part:
-            continue
-        wanted = {part, f"{pod}-{part}", f"{pod}-h{part}"}
-        match = next((h for h in hosts if h.name in wanted), None)
-        if match is None:
-            raise NotFound(
-                f"--limit: pod {pod!r} has no host {part!r} "
-                f"(hosts: {', '.join(h.name for h in hosts)})"
-            )
-        if match not in chosen:
-            chosen.append(match)
-    return chosen
+from mason.cli.harden._report import print_report
+from mason.cli.pod._common import provider_option
+from mason.core.controls import render_json, render_junit
+from mason.core.errors import InvalidInput, NotFound
+from mason.operations.harden import harden
 
 
 def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
@@ -148,37 +109,17 @@ def run(
       mason harden demo --only ssh --limit h2
       mason harden demo --skip firewall -e firewall_pod_tcp_ports=[8443]
     """
-    catalogue = load_catalogue()
-    only_areas = check_areas(only, "--only", catalogue)
-    skip_areas = check_areas(skip, "--skip", catalogue)
-    areas = [a for a in (only_areas or catalogue.areas) if a not in skip_areas]
-    if not areas:
-        raise InvalidInput("--only/--skip: no area left to harden")
-    extravars = parse_extra_vars(extra_vars)
-    _, hosts = hosts_of(ctx, pod, provider_name)
-    targets = resolve_limit(pod, limit, hosts)
-    result = _progress.run(
-        ctx,
-        PLAYBOOK,
-        title=f"{'check' if check else 'harden'} {pod}",
-        pods=[pod],
-        limit=",".join(h.name for h in targets) if limit else None,
-        tags=only_areas,
-        skip_tags=skip_areas,
+    outcome = harden(
+        ctx.session(),
+        pod,
+        provider_name=provider_name,
+        limit=limit,
+        only=only,
+        skip=skip,
         check=check,
-        # Diffs name what differs (check) or what was changed; only files
-        # mason manages are diffed, none of which holds a secret.
-        diff=True,
-        extravars=extravars,
-        raise_on_failure=False,
+        extravars=parse_extra_vars(extra_vars),
     )
-    report = evaluate(
-        load_events(result.artifact_dir),
-        catalogue,
-        hosts=[h.name for h in targets],
-        check=check,
-        areas=areas,
-    )
+    report = outcome.report
     for fmt, path in reports:
         text = (
             render_json(report)
@@ -193,11 +134,4 @@ def run(
         print_report(ctx, report, pod=pod)
         for fmt, path in reports:
             ctx.say(f"{fmt} report: {path}")
-    _progress.raise_for_failures(result, "harden")
-    drifted = report.by_status(DRIFT)
-    if drifted:
-        where = sorted({f"{f.host} {f.control}" for f in drifted})
-        raise DriftFound(
-            f"drift on {len({f.host for f in drifted})} host(s): {', '.join(where[:6])}"
-            + (f" (+{len(where) - 6} more)" if len(where) > 6 else "")
-        )
+    outcome.raise_for_verdict()

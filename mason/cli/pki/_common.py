@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mason.core.pki import DEFAULT_LIFETIME, default_window, parse_duration
-
-DEFAULT_WINDOW = default_window(DEFAULT_LIFETIME)
+from mason.core.pki import parse_duration
 
 
 def _window(_ctx, _param, value):

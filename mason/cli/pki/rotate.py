@@ -7,9 +7,10 @@ from datetime import timedelta
 import click
 
 from mason.cli._context import Ctx, pass_ctx
-from mason.cli._progress import run
 from mason.cli.pki._common import window_option
-from mason.cli.pod._common import hosts_of, provider_option
+from mason.cli.pod._common import provider_option
+from mason.operations.lookup import hosts_of
+from mason.operations.runs import run
 
 
 @click.command()
@@ -25,10 +26,16 @@ def rotate(ctx: Ctx, pod: str, window: timedelta, force: bool, provider_name: st
     the manager; proxies reload seamlessly, so open connections finish and new
     ones are never refused. Runs playbooks/rotate-certs.yml, which an AWX
     schedule can run as is (hourly suits the default 24h certificates).
+
+    \b
+    Examples:
+      mason pki rotate demo                  renew what expires within 8h
+      mason pki rotate demo --window 12h
+      mason pki rotate demo --force          renew everything now (a suspected key leak)
     """
-    hosts_of(ctx, pod, provider_name)
+    hosts_of(ctx.project_dir, pod, provider_name)
     result = run(
-        ctx,
+        ctx.session(),
         "rotate-certs.yml",
         title=f"pki rotate {pod}",
         pods=[pod],

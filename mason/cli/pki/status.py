@@ -12,22 +12,20 @@ from rich.table import Table
 from rich.text import Text
 
 from mason.cli._context import Ctx, pass_ctx
-from mason.cli._progress import run
 from mason.cli.pki._common import window_option
-from mason.cli.pod._common import hosts_of, provider_option
+from mason.cli.pod._common import provider_option
 from mason.core import pki
 from mason.core.errors import ExitCode
+from mason.core.units import format_span
+from mason.operations.lookup import hosts_of
+from mason.operations.runs import run
 
 _STYLE = {pki.OK: "green", pki.ROTATE: "yellow", pki.EXPIRED: "red", pki.NOT_YET_VALID: "red"}
 
 
 def _left(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds <= 0:
-        return "expired"
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    return f"{days}d{hours:02d}h" if days else f"{hours}h{rest // 60:02d}m"
+    seconds = delta.total_seconds()
+    return format_span(seconds) if seconds > 0 else "expired"
 
 
 @click.command()
@@ -40,15 +38,21 @@ def status(ctx: Ctx, pod: str, window: timedelta, provider_name: str | None) -> 
 
     Warns about certificates that expire within the rotation window (renew them
     with `mason pki rotate POD`); exits with the drift code (8) when any has expired.
+
+    \b
+    Examples:
+      mason pki status demo
+      mason pki status demo --window 12h
+      mason --json pki status demo | jq '.certificates[] | select(.state != "ok")'
     """
-    hosts_of(ctx, pod, provider_name)  # a clear error for an unknown pod
+    hosts_of(ctx.project_dir, pod, provider_name)  # a clear error for an unknown pod
     runs = ctx.project_dir / ".mason"
     runs.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="pki-status-", suffix=".json", dir=runs)
     os.close(fd)
     try:
         run(
-            ctx,
+            ctx.session(),
             "pki-status.yml",
             title=f"pki status {pod}",
             pods=[pod],

@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import time
-
 import click
 
-from mason.cli import _progress
 from mason.cli._context import Ctx, pass_ctx
-from mason.cli.pod._common import hosts_table, provider_option, provider_options
-from mason.core.errors import HostsUnreachable, InvalidInput, MasonError, NotFound
-from mason.core.names import check_name, check_pod_name
-from mason.core.project import load_project, parse_memory
-from mason.providers import get_provider, provider_class
-from mason.providers.base import DEFAULT_ENVIRONMENT, DEFAULT_ZONES, PodSpec
-from mason.providers.keys import forget_pod, pod_key
-from mason.providers.wait import wait_for_ssh
-
-# Provider options that have a flag of their own (cloud providers); each feeds
-# the pod's ``options`` (mason.yml) under the same key, and wins over it.
-_CLOUD_FLAGS = {
-    "region": "--region",
-    "size": "--size",
-    "image": "--image",
-    "endpoint_url": "--endpoint-url",
-    "vpc_id": "--vpc-id",
-    "admin_networks": "--admin-network",
-}
+from mason.cli.pod._common import hosts_table, provider_option
+from mason.core.errors import InvalidInput
+from mason.operations.pods import PodCreated, PodRequest, create_pod
 
 
 def _zones(value: str | None) -> tuple[str, ...] | None:
@@ -36,7 +16,7 @@ def _zones(value: str | None) -> tuple[str, ...] | None:
     zones = tuple(z.strip() for z in value.split(",") if z.strip())
     if not zones:
         raise InvalidInput("--zones: expected a comma-separated list such as zone-a,zone-b")
-    return tuple(check_name("zone", z, where="--zones") for z in zones)
+    return zones
 
 
 def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -132,132 +112,58 @@ def create(
     Cloud hosts (aws, rackspace) that do not answer SSH are kept, tagged and
     reported (exit 7): fix access and re-run to provision them, or destroy the pod.
     """
-    check_pod_name(name)
-    defaults = load_project(ctx.project_dir).pod(name)
-    provider_name = provider_name or defaults.provider
-    if hosts is not None and hosts < 1:
-        raise InvalidInput(f"--hosts: must be >= 1, got {hosts}")
-    if cpu is not None and cpu <= 0:
-        raise InvalidInput(f"--cpu: must be > 0, got {cpu:g}")
-    # Every option is checked before the provider is touched: bad input never
-    # leaves anything behind.
-    zone_list = _zones(zones) or defaults.zones or DEFAULT_ZONES
-    memory_bytes = parse_memory(memory, "--memory") if memory else defaults.memory or 2**30
-    label_map = {**defaults.labels, **_labels(labels)}
-    if environment:
-        check_name("environment", environment, where="--env")
-    flags = {
-        "region": region,
-        "size": size,
-        "image": image,
-        "endpoint_url": endpoint_url,
-        "vpc_id": vpc_id,
-        "admin_networks": list(admin_networks),
-    }
-    options = {**defaults.options, **{k: v for k, v in flags.items() if v}}
-    accepted = getattr(provider_class(provider_name), "option_keys", ())
-    for key, value in flags.items():
-        if value and key not in accepted:
-            raise InvalidInput(f"{_CLOUD_FLAGS[key]}: not an option of provider {provider_name!r}")
-    options = provider_options(ctx, provider_name, options)
-    provider = get_provider(provider_name, options)
-    provider.check()
-    existing = provider.list_hosts(name)
-    spec = PodSpec(
+    request = PodRequest(
         name=name,
-        provider=provider.name,
-        environment=check_name(
-            "environment",
-            environment
-            or defaults.environment
-            or (existing[0].environment if existing else DEFAULT_ENVIRONMENT),
-            where="--env",
-        ),
-        hosts=hosts or defaults.hosts or len(existing) or 3,
-        zones=zone_list,
-        cpu=cpu or defaults.cpu or 1.0,
-        memory=memory_bytes,
-        labels=label_map,
-        options=options,
+        provider=provider_name,
+        hosts=hosts,
+        zones=_zones(zones),
+        environment=environment,
+        cpu=cpu,
+        memory=memory,
+        labels=_labels(labels),
+        options={
+            "region": region,
+            "size": size,
+            "image": image,
+            "endpoint_url": endpoint_url,
+            "vpc_id": vpc_id,
+            "admin_networks": list(admin_networks),
+        },
+        wait=not no_wait,
+        ssh_timeout=ssh_timeout,
     )
-    started = time.monotonic()
-    key = pod_key(provider.name, name)
-    try:
-        result = provider.create_hosts(spec, key, progress=ctx.say)
-    except BaseException:
-        # The provider rolled back its own hosts; a pod this run began leaves no key.
-        if not existing:
-            forget_pod(provider.name, name)
-        raise
-    try:
-        if result.created and not no_wait:
-            ctx.say(f"waiting for SSH on {len(result.created)} host(s)")
-            unreachable = wait_for_ssh(result.created, timeout=ssh_timeout)
-            if unreachable:
-                raise HostsUnreachable(
-                    "not reachable over SSH after "
-                    f"{ssh_timeout:g}s: {', '.join(h.name for h in unreachable)}"
-                )
-        run = None
-        if not no_wait:
-            targets = result.created or result.hosts
-            run = _progress.run(
-                ctx,
-                "provision",
-                title=f"provision {name}",
-                pods=[name],
-                providers=[provider.name],
-                provider_options={provider.name: options},
-                limit=",".join(h.name for h in targets),
-            )
-    except (MasonError, KeyboardInterrupt) as exc:
-        if isinstance(exc, HostsUnreachable) and getattr(provider, "keep_unreachable", False):
-            # Cloud hosts are slow and costly to re-make, and unreachable mostly
-            # means an admin network is missing: keep them (tagged) and say how on.
-            raise HostsUnreachable(
-                exc.message,
-                hint=f"hosts kept; allow SSH from here and re-run `mason pod create {name}` "
-                f"to provision them, or `mason pod destroy {name}`",
-            ) from None
-        if result.created:
-            ctx.say(f"rolling back: removing the {len(result.created)} host(s) made by this run")
-            if result.existing:
-                provider.remove_hosts(name, [h.name for h in result.created])
-            else:
-                with contextlib.suppress(NotFound):
-                    provider.destroy_pod(name)
-                forget_pod(provider.name, name)
-        raise
-    elapsed = time.monotonic() - started
-    hosts_now = provider.list_hosts(name)
-    if result.created:
-        summary = (
-            f"pod {name}: {len(result.created)} host(s) created, "
-            f"{len(hosts_now)} in all ({elapsed:.1f}s)"
-        )
-    elif result.started:
-        summary = f"pod {name}: started stopped host(s) again: {', '.join(result.started)}"
-    else:
-        changed = run.changed if run else 0
-        summary = (
-            f"pod {name}: up to date, nothing changed "
-            f"({len(hosts_now)} hosts, {changed} changes, {elapsed:.1f}s)"
-        )
+    _render(ctx, create_pod(ctx.session(), request))
+
+
+def _render(ctx: Ctx, done: PodCreated) -> None:
+    name, result = done.spec.name, done.result
     if ctx.json:
         ctx.emit_json(
             {
                 "pod": name,
-                "provider": provider.name,
-                "environment": spec.environment,
+                "provider": done.provider.name,
+                "environment": done.spec.environment,
                 "created": [h.name for h in result.created],
                 "started": result.started,
-                "changed": result.changed or bool(run and run.changed),
-                "elapsed": round(elapsed, 2),
-                "hosts": [h.to_dict() for h in hosts_now],
+                "changed": result.changed or bool(done.changes),
+                "elapsed": round(done.elapsed, 2),
+                "hosts": [h.to_dict() for h in done.hosts],
             }
         )
         return
     ctx.console.print(
-        hosts_table(hosts_now, title=f"pod {name} ({spec.environment}, {provider.name})")
+        hosts_table(done.hosts, title=f"pod {name} ({done.spec.environment}, {done.provider.name})")
     )
+    if result.created:
+        summary = (
+            f"pod {name}: {len(result.created)} host(s) created, "
+            f"{len(done.hosts)} in all ({done.elapsed:.1f}s)"
+        )
+    elif result.started:
+        summary = f"pod {name}: started stopped host(s) again: {', '.join(result.started)}"
+    else:
+        summary = (
+            f"pod {name}: up to date, nothing changed "
+            f"({len(done.hosts)} hosts, {done.changes} changes, {done.elapsed:.1f}s)"
+        )
     ctx.console.print(summary)

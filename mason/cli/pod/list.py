@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import click
 from rich.table import Table
 
 from mason.cli._context import Ctx, pass_ctx
-from mason.cli.pod._common import provider_options
-from mason.core.errors import MasonError
-from mason.core.project import load_project
-from mason.providers import get_provider
+from mason.operations import pods as pod_ops
 
 
 @click.command("list")
@@ -31,34 +30,8 @@ def list_pods(ctx: Ctx, environment: str | None, providers: tuple[str, ...]) -> 
       mason pod list --env prod
       mason --json pod list | jq '.[].name'
     """
-    project = load_project(ctx.project_dir)
-    if not providers:
-        providers = tuple(dict.fromkeys(["docker", *(p.provider for p in project.pods.values())]))
-    rows = []
-    for name in providers:
-        # settings (region, endpoint) of the first pod mason.yml puts on this provider
-        pod_options = next((p.options for p in project.pods.values() if p.provider == name), {})
-        provider = get_provider(name, provider_options(ctx, name, pod_options))
-        try:
-            provider.check()
-        except MasonError:
-            if len(providers) == 1:
-                raise
-            ctx.say(f"skipping provider {name}: not reachable")
-            continue
-        for pod, hosts in sorted(provider.list_pods(environment=environment).items()):
-            states = sorted({h.state for h in hosts})
-            rows.append(
-                {
-                    "name": pod,
-                    "environment": hosts[0].environment,
-                    "provider": name,
-                    "hosts": len(hosts),
-                    "zones": sorted({h.zone for h in hosts}),
-                    "managers": [h.name for h in hosts if h.role == "manager"],
-                    "state": states[0] if len(states) == 1 else "mixed: " + ",".join(states),
-                }
-            )
+    pods = pod_ops.list_pods(ctx.session(), environment, providers)
+    rows = [asdict(p) for p in pods]
     if ctx.json:
         ctx.emit_json(rows)
         return

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from mason.cli._context import Ctx, pass_ctx
-from mason.cli.pod._common import hosts_of, hosts_table, provider_option
+from mason.cli.pod._common import hosts_table, provider_option
+from mason.operations.lookup import hosts_of
 
 
 @click.command()
@@ -13,8 +14,14 @@ from mason.cli.pod._common import hosts_of, hosts_table, provider_option
 @provider_option
 @pass_ctx
 def show(ctx: Ctx, name: str, provider_name: str | None) -> None:
-    """Show pod NAME: each host's role, zone, SSH address, capacity and state."""
-    provider, hosts = hosts_of(ctx, name, provider_name)
+    """Show pod NAME: each host's role, zone, SSH address, capacity and state.
+
+    \b
+    Examples:
+      mason pod show demo
+      mason --json pod show demo | jq -r '.hosts[] | "\\(.name) \\(.zone)"'
+    """
+    provider, hosts = hosts_of(ctx.project_dir, name, provider_name)
     if ctx.json:
         ctx.emit_json(
             {

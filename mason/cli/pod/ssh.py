@@ -9,9 +9,10 @@ import shutil
 import click
 
 from mason.cli._context import Ctx, pass_ctx
-from mason.cli.pod._common import hosts_of, provider_option
-from mason.core.errors import EnvironmentProblem, NotFound
+from mason.cli.pod._common import provider_option
+from mason.core.errors import EnvironmentProblem
 from mason.core.inventory import host_vars
+from mason.operations.lookup import find_host, hosts_of
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -32,13 +33,8 @@ def ssh(
       mason pod ssh demo demo-h1
       mason pod ssh demo 2 -- docker ps
     """
-    _, hosts = hosts_of(ctx, name, provider_name)
-    wanted = {host, f"{name}-{host}", f"{name}-h{host}"}
-    match = next((h for h in hosts if h.name in wanted), None)
-    if match is None:
-        raise NotFound(
-            f"pod {name!r} has no host {host!r} (hosts: {', '.join(h.name for h in hosts)})"
-        )
+    _, hosts = hosts_of(ctx.project_dir, name, provider_name)
+    match = find_host(name, hosts, host)
     binary = shutil.which("ssh")
     if binary is None:
         raise EnvironmentProblem("ssh not found", hint="apt-get install openssh-client")

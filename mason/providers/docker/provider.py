@@ -23,6 +23,7 @@ from docker.models.containers import Container
 
 from mason.core.errors import EnvironmentProblem, NotFound, ProviderError
 from mason.providers.base import (
+    ADMIN_USER,
     CreateResult,
     DestroyResult,
     Host,
@@ -36,7 +37,8 @@ from mason.providers.base import (
 from mason.providers.docker import image as host_images
 
 # Flags measured to run systemd + an inner dockerd without --privileged, which
-# this kind of machine refuses (it lacks CAP_SYS_RESOURCE): see ENVIRONMENT.md.
+# many CI machines refuse (they lack CAP_SYS_RESOURCE): see docs/design.md,
+# "Local hosts run without --privileged".
 _HOST_RUN_ARGS: dict[str, Any] = {
     "cap_add": ["ALL"],
     "cap_drop": ["SYS_RESOURCE"],
@@ -45,7 +47,7 @@ _HOST_RUN_ARGS: dict[str, Any] = {
     "tmpfs": {"/run": "", "/run/lock": ""},
     "cgroupns": "host",
 }
-SSH_USER = "mason"  # admin user of the host image (uid 1000, sudo)
+SSH_USER = ADMIN_USER  # admin user of the host image (uid 1000, sudo)
 SSH_UID = 1000
 LABEL = "mason.pod"
 STARTUP_TIMEOUT = 60.0
