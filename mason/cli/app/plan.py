@@ -13,6 +13,7 @@ from mason.cli.pod._common import provider_option
 from mason.core.errors import Infeasible
 from mason.core.hostsfile import load_hosts_file
 from mason.core.placement import (
+    DEFAULT_TIME_LIMIT,
     KEEP,
     MOVE,
     NEW,
@@ -51,6 +52,20 @@ def host_spec(host) -> HostSpec:
 )
 @provider_option
 @click.option("--explain", is_flag=True, help="Show every bidder's verdict for each container.")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_TIME_LIMIT,
+    show_default=True,
+    metavar="SECONDS",
+    help="When greedy placement leaves containers without a host, how long the repair may "
+    "move others to make room (0: no repair).",
+)
+@click.option(
+    "--rebalance",
+    is_flag=True,
+    help="Let the repair move running containers too (by default a kept container stays).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
 @pass_ctx
 def plan(
@@ -60,19 +75,25 @@ def plan(
     hosts_file: Path | None,
     provider_name: str | None,
     explain: bool,
+    time_limit: float,
+    rebalance: bool,
     as_json: bool,
 ) -> None:
     """Plan where every container of APP goes: service, replica, host, zone, action.
 
     APP is a name (apps/APP.yml in the project) or a manifest path. Actions:
-    new, keep (stays where it runs), move, remove. Exits 9 when some container
-    fits nowhere, after printing why, per bidder.
+    new, keep (stays where it runs), move, remove. When greedy placement leaves
+    a container without a host, a repair moves other new containers of the app
+    (running ones too with --rebalance) to make room, for at most --time-limit
+    seconds. Exits 9 when some container still fits nowhere, after printing
+    why, per bidder, and whether a layout provably does not exist.
 
     \b
     Examples:
       mason app plan shop --pod demo
       mason app plan shop --hosts-file pod.yml --explain
       mason app plan shop --hosts-file pod.yml --json | jq '.placements'
+      mason app plan shop --pod demo --time-limit 10 --rebalance
     """
     if (pod is None) == (hosts_file is None):
         raise click.UsageError("give exactly one of --pod or --hosts-file")
@@ -89,7 +110,14 @@ def plan(
         _, provider_hosts = hosts_of(ctx.project_dir, pod, provider_name)
         hosts, current = [host_spec(h) for h in provider_hosts], []
         where = f"pod {pod}"
-    result = make_plan(hosts, requests_from_app(app), current, explain=explain)
+    result = make_plan(
+        hosts,
+        requests_from_app(app),
+        current,
+        explain=explain,
+        time_limit=time_limit,
+        rebalance=rebalance,
+    )
 
     if ctx.json or as_json:
         ctx.emit_json({"app": app.name, **result.to_dict()})
@@ -130,6 +158,7 @@ def _render(ctx: Ctx, app: str, where: str, hosts, result: Plan, explain: bool) 
         console.print(
             f"[red]{u.service} replica {u.replica} fits nowhere:[/] {'; '.join(u.reasons)}"
         )
+    _render_repair(ctx, result)
     if explain:
         console.print()
         console.print("Bidders' verdicts:")
@@ -162,3 +191,17 @@ def _render(ctx: Ctx, app: str, where: str, hosts, result: Plan, explain: bool) 
         f"Plan: {counts[NEW]} to add, {counts[MOVE]} to move, {counts[KEEP]} to keep, "
         f"{counts[REMOVE]} to remove, {len(result.unplaced)} unplaced."
     )
+
+
+def _render_repair(ctx: Ctx, result: Plan) -> None:
+    """One line on the repair, when greedy placement alone left containers without a host."""
+    r = result.repair
+    if r is None:
+        return
+    if r.outcome == "placed":
+        ctx.console.print(
+            f"Repair: greedy placement left {r.unplaced_before} container(s) without a host; "
+            f"the repair placed them, moving {r.moved} container(s) greedy had placed."
+        )
+    elif r.verdict:
+        ctx.console.print(f"[red]Repair:[/] {r.verdict}")

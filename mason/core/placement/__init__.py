@@ -12,8 +12,6 @@ See docs/placement.md for the bidders, the properties the engine keeps
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from mason.core.placement.bidders import (
     ENTRY_POINT_GROUP,
     BidContext,
@@ -23,7 +21,7 @@ from mason.core.placement.bidders import (
     load_bidders,
 )
 from mason.core.placement.constraints import Constraint
-from mason.core.placement.engine import format_reasons, natural_key, plan
+from mason.core.placement.engine import DEFAULT_TIME_LIMIT, format_reasons, natural_key, plan
 from mason.core.placement.model import (
     KEEP,
     MOVE,
@@ -34,6 +32,7 @@ from mason.core.placement.model import (
     HostSpec,
     Placement,
     Plan,
+    Repair,
     ServiceRequest,
     Survival,
     Unplaced,
@@ -42,6 +41,7 @@ from mason.core.placement.model import (
 from mason.core.placement.survival import replicas_for_zone_loss
 
 __all__ = [
+    "DEFAULT_TIME_LIMIT",
     "ENTRY_POINT_GROUP",
     "KEEP",
     "MOVE",
@@ -56,6 +56,7 @@ __all__ = [
     "HostState",
     "Placement",
     "Plan",
+    "Repair",
     "ServiceRequest",
     "Survival",
     "Unplaced",
@@ -87,7 +88,3 @@ def requests_from_app(app) -> list[ServiceRequest]:
         )
         for svc in app.services.values()
     ]
-
-
-def requests_from_apps(apps: Iterable) -> list[ServiceRequest]:
-    return [r for app in apps for r in requests_from_app(app)]

@@ -11,6 +11,9 @@ excludes) and its least utilized leaf (the spread winner).
   best leaf, checked in O(1).
 - binpack: leftmost leaf that fits (first-fit in canonical order): a depth-first
   descent that skips subtrees without room.
+- aligned (the repair's choice): the leaf maximizing ``wc * free_cpu + wm *
+  free_memory``, lowest slot on ties: a pass over the leaves (the repair runs
+  only when greedy fails, and the pods it is measured on have up to 500 hosts).
 
 Both accept an ``accept(host)`` callback for the checks the tree cannot prune
 (anti-affinity, ports, label constraints, custom bidders).
@@ -132,3 +135,29 @@ class HostIndex:
             push(2 * node + 1)
             push(2 * node)
         return None
+
+    def find_aligned(
+        self, cpu: int, memory: int, wc: float, wm: float, zones: int, accept: Accept
+    ) -> HostState | None:
+        """The accepted host that fits with the most ``wc * free cpu + wm * free memory``.
+
+        Lowest slot on ties. One pass over the leaves: a branch and bound over
+        the tree was slower, its bound (a node's most free cpu and most free
+        memory, often from two different hosts) being loose on full pods.
+        """
+        fc, fm, zmask, hosts, size = self.fc, self.fm, self.zmask, self.hosts, self.size
+        best, best_score = None, -1.0
+        for leaf in range(len(hosts)):
+            node = size + leaf
+            c = fc[node]
+            if c < cpu:
+                continue
+            m = fm[node]
+            if m < memory:
+                continue
+            score = wc * c + wm * m
+            if score > best_score and zmask[node] & zones:
+                host = hosts[leaf]
+                if accept is None or accept(host):
+                    best, best_score = host, score
+        return best

@@ -182,13 +182,39 @@ class Explanation:
         }
 
 
+@dataclass(frozen=True)
+class Repair:
+    """What the repair did, when greedy placement left some container without a host."""
+
+    outcome: str  # "placed" (every container), "no-layout" (proven), "stopped" (undecided)
+    unplaced_before: int  # containers greedy left without a host
+    unplaced_after: int
+    moved: int  # containers greedy had placed that the repair put on another host
+    verdict: str  # the line added to each unplaced container's reasons ("" when none)
+    searched: bool  # the exhaustive search decided the layout
+    time_limit: float
+    seconds: float = field(default=0.0, compare=False)  # wall time: not part of the plan
+
+    def to_dict(self) -> dict[str, Any]:
+        """Deterministic: the wall time is left out, so the same input gives the same JSON."""
+        return {
+            "outcome": self.outcome,
+            "unplaced_before": self.unplaced_before,
+            "unplaced_after": self.unplaced_after,
+            "moved": self.moved,
+            "verdict": self.verdict,
+            "time_limit": self.time_limit,
+        }
+
+
 @dataclass
 class Plan:
     placements: list[Placement]
     unplaced: list[Unplaced]
     survival: list[Survival]
     explanations: list[Explanation] = field(default_factory=list)
-    searched: bool = False  # True when the exhaustive fallback decided the new containers
+    searched: bool = False  # True when the exhaustive search decided the new containers
+    repair: Repair | None = None  # None when greedy placed everything (or no repair was allowed)
 
     @property
     def feasible(self) -> bool:
@@ -203,4 +229,6 @@ class Plan:
         }
         if self.explanations:
             data["explain"] = [e.to_dict() for e in self.explanations]
+        if self.repair is not None:
+            data["repair"] = self.repair.to_dict()
         return data
