@@ -53,9 +53,10 @@ from mason.core.placement.state import Container, Planner, ServiceState
 #: Seconds the repair may take by default (``mason app plan --time-limit``).
 DEFAULT_TIME_LIMIT = 2.0
 #: Work units per second of time limit: about 40% of what this code does per
-#: second on the reference machine (2 cores, Python 3.11), so a loaded machine
-#: still finishes within the limit and the plan does not depend on its speed.
-UNITS_PER_SECOND = 400_000
+#: second on the reference machine (400-550k units/s, one core of a 2-core
+#: Debian 12 VM, Python 3.11), so the budget runs out first even on a machine
+#: twice as slow or busy, and the plan does not depend on the machine's speed.
+UNITS_PER_SECOND = 200_000
 #: The exhaustive search runs first on instances this small (it is complete there).
 SEARCH_MAX_HOSTS = 8
 SEARCH_MAX_CONTAINERS = 12
@@ -63,12 +64,18 @@ SEARCH_MAX_CONTAINERS = 12
 FIRST_SEARCH_SHARE = 0.25
 #: Eviction cost factor of a running container (only with rebalance): move those last.
 KEPT_WEIGHT = 8.0
+#: Steps without a new best after which an ejection search gives up (the
+#: successful ones on the benchmark's apps took at most about 170 in all).
+STALL = 400
 #: Iterations a container just placed is protected from eviction.
 TENURE = 3
 #: Most containers evicted to make room for one.
 MAX_EVICT = 3
 #: Hosts (closest to having room) whose eviction sets are worked out per step.
 SHORTLIST = 12
+#: Rebuilds in a row without improvement after which a search stops, once some
+#: containers are proven to fit nowhere (it is then only placing what it can).
+PATIENCE = 3
 #: The ejection search starts from greedy's layout only when greedy left this
 #: few containers over; with more, a rebuild comes first (it is far cheaper).
 FIRST_SEARCH_MAX = 16
@@ -358,14 +365,15 @@ class EjectionSearch:
         best = len(queue)
         journal: list[tuple[Container, HostState | None]] = []  # moves since the best layout
         progress = False
-        while len(queue) + len(aside) > target:
+        stalled = 0
+        while len(queue) + len(aside) > target and stalled < STALL:
             if not queue:
                 if not progress:
                     break
                 for item in aside:
                     self._push(queue, item)
                 aside, progress = [], False
-            if not self.budget.spend(len(self.planner.hosts) // 8 + 4):
+            if not self.budget.spend(len(self.planner.hosts) // 3 + 4):  # a find
                 break
             self.iteration += 1
             _, _, _, _, item = heapq.heappop(queue)
@@ -380,8 +388,9 @@ class EjectionSearch:
             else:
                 aside.append(item)
             left = len(queue) + len(aside)
+            stalled += 1
             if left < best:
-                best, journal = left, []
+                best, journal, stalled = left, [], 0
         if len(queue) + len(aside) > best:
             self._undo(journal)
         return layout.unplaced() <= target
@@ -449,7 +458,7 @@ class EjectionSearch:
             if dc <= 0 and dm <= 0 and not (ports and any(h.ports.get(p) for p in ports)):
                 continue  # room enough: a custom bidder refused it, evicting will not help
             screened.append((max(dc * scale_cpu, dm * scale_memory), slot, dc, dm))
-        self.budget.spend(len(svc.index.hosts) // 4 + 1)
+        self.budget.spend(len(svc.index.hosts) + 1)
         choices = []
         for _, slot, dc, dm in heapq.nsmallest(SHORTLIST, screened):
             choice = self._cheapest(item, self.planner.hosts[slot], dc, dm)
@@ -547,7 +556,7 @@ def _rebuild(layout: Layout, order: Sequence[Container], budget: Budget) -> None
             layout.lift(item)
     planner = layout.planner
     for item in order:
-        budget.spend(len(item.svc.index.hosts) // 8 + 4)
+        budget.spend(len(item.svc.index.hosts) // 3 + 4)  # a find
         host = planner.find_aligned(item.svc, item.replica)
         if host is not None:
             layout.place(item, host)
@@ -574,15 +583,16 @@ def repair(
     proof = prove(layout, movable)
     blocked = _blocked_by_custom(layout, proof)
     searched = False
-    outcome = _exhaustive(layout, budget) if _tiny(planner, movable) else None
-    if outcome is not None:
+    least = _exhaustive(layout, budget) if _tiny(planner, movable) else None
+    if least is not None:  # exact: no need to search further
         searched = True
-        if outcome == NO_LAYOUT and not proof.shortfall:
-            proof = Proof(1, "an exhaustive search tried every layout")
-    # Place as many as can be: down to the proven shortfall, or to none.
-    target = proof.shortfall + blocked
-    if outcome != PLACED and before > target:
-        _search(layout, budget, target, rebalance)
+        if least > blocked and not proof.shortfall:  # (custom bidders' refusals say it all)
+            proof = Proof(least, "an exhaustive search tried every layout")
+    else:
+        # Place as many as can be: down to the proven shortfall, or to none.
+        target = proof.shortfall + blocked
+        if before > target:
+            _search(layout, budget, target, rebalance, patient=not proof.shortfall)
     after = layout.unplaced()
     if after > before or (after == before and layout.snapshot() != greedy):
         layout.restore(greedy)  # no better than greedy: keep greedy's plan
@@ -627,28 +637,39 @@ def _tiny(planner: Planner, movable: Sequence[Container]) -> bool:
     return len(planner.hosts) <= SEARCH_MAX_HOSTS and len(movable) <= SEARCH_MAX_CONTAINERS
 
 
-def _exhaustive(layout: Layout, budget: Budget) -> str | None:
-    """The exhaustive search over every movable container: PLACED, NO_LAYOUT or None (budget)."""
+def _exhaustive(layout: Layout, budget: Budget) -> int | None:
+    """The exhaustive search over every movable container, leaving out as few as can be.
+
+    Returns how many no layout can place (0: it placed everything), or None if
+    the budget ran out first. Keeps greedy's layout unless it found a better one.
+    """
     items = layout.movable
     greedy = layout.snapshot()
+    before = layout.unplaced()
     for item in items:
         if item.host is not None:
             layout.lift(item)
-    found = search(layout.planner, items, budget)
-    if not found.complete:
-        layout.restore(greedy)
-        return None
-    if found.hosts is None:
-        layout.restore(greedy)
-        custom = any(i.svc.custom_filters for i in items)
-        return None if custom else NO_LAYOUT  # custom bidders: no proof, let the search try
-    for item, host in zip(items, found.hosts, strict=True):
-        layout.place(item, host)
-    return PLACED
+    for skips in range(before):
+        found = search(layout.planner, items, budget, skips)
+        if not found.complete:
+            layout.restore(greedy)
+            return None
+        if found.hosts is not None:
+            for item, host in zip(items, found.hosts, strict=True):
+                if host is not None:
+                    layout.place(item, host)
+            return skips
+    layout.restore(greedy)  # greedy already left out as few as can be
+    return before
 
 
-def _search(layout: Layout, budget: Budget, target: int, rebalance: bool) -> None:
-    """Ejection search from greedy's layout, then rebuilds, keeping the best layout found."""
+def _search(layout: Layout, budget: Budget, target: int, rebalance: bool, *, patient: bool) -> None:
+    """Ejection search from greedy's layout, then rebuilds, keeping the best layout found.
+
+    ``patient``: nothing is proven yet, so search until the budget runs out;
+    otherwise (some containers provably fit nowhere) stop once a few rebuilds
+    in a row bring no improvement.
+    """
     if layout.unplaced() <= FIRST_SEARCH_MAX:
         first = EjectionSearch(layout, budget.share(FIRST_SEARCH_SHARE), rebalance)
         if first.run(target) or budget.exhausted:
@@ -656,15 +677,18 @@ def _search(layout: Layout, budget: Budget, target: int, rebalance: bool) -> Non
     best, best_left = layout.snapshot(), layout.unplaced()
     rebuildable = [i for i in layout.movable if not i.kept]
     rng = random.Random(0)  # a fixed seed: the same input gives the same plan
+    stale = 0
     for order in _orders(rebuildable, rng):
-        if budget.exhausted:
+        if budget.exhausted or (not patient and stale >= PATIENCE):
             break
         _rebuild(layout, order, budget)
         if EjectionSearch(layout, budget, rebalance).run(target):
             return
         left = layout.unplaced()
         if left < best_left:
-            best, best_left = layout.snapshot(), left
+            best, best_left, stale = layout.snapshot(), left, 0
+        else:
+            stale += 1
     layout.restore(best)
 
 

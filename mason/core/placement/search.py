@@ -8,10 +8,15 @@ assignment depth-first, in the same order of preference greedy uses, so the
 first layout found is the one greedy "meant". A running container (movable
 only with ``rebalance``) tries the host it runs on first.
 
+When no layout places everything, the repair asks again allowing one
+container to stay without a host, then two, and so on: the first answer places
+as many containers as any layout can.
+
 Replicas of one service are interchangeable, so consecutive new replicas only
-take hosts in non-decreasing canonical order: the same layouts, far fewer
-branches. The search also stops a branch as soon as the cpu or memory still to
-place exceeds what the hosts have free.
+take hosts in non-decreasing canonical order, and those left without a host are
+the last ones: the same layouts, far fewer branches. With nothing to leave out,
+the search also stops a branch as soon as the cpu or memory still to place
+exceeds what the hosts have free.
 """
 
 from __future__ import annotations
@@ -31,15 +36,18 @@ class _OutOfBudget(Exception):
 
 class SearchOutcome(NamedTuple):
     complete: bool  # False: the budget ran out before the search could decide
-    hosts: list[HostState] | None  # a host per container, or None when no layout exists
+    hosts: list[HostState | None] | None  # a host per container (None: left out), or no layout
 
 
-def search(planner: Planner, items: Sequence[Container], budget: Budget) -> SearchOutcome:
-    """A host for every item such that every bidder accepts, or proof there is none.
+def search(
+    planner: Planner, items: Sequence[Container], budget: Budget, skips: int = 0
+) -> SearchOutcome:
+    """A host for every item but at most ``skips`` such that every bidder accepts.
 
-    ``items`` must not be charged to any host. Leaves the planner's usage as it found it.
+    ``hosts`` is None when no such layout exists. ``items`` must not be charged
+    to any host. Leaves the planner's usage as it found it.
     """
-    chosen: list[HostState] = []
+    chosen: list[HostState | None] = []
     need_cpu = [0] * (len(items) + 1)  # cpu and memory of items[k:], for the bound
     need_memory = [0] * (len(items) + 1)
     for k in range(len(items) - 1, -1, -1):
@@ -47,16 +55,29 @@ def search(planner: Planner, items: Sequence[Container], budget: Budget) -> Sear
         need_memory[k] = need_memory[k + 1] + items[k].svc.request.memory
 
     def room_left(k: int) -> bool:
+        if skips:
+            return True  # what is left out is not known yet: no bound
         free_cpu = sum(max(0, h.cpu - h.cpu_used) for h in planner.hosts)
         free_memory = sum(max(0, h.memory - h.memory_used) for h in planner.hosts)
         return need_cpu[k] <= free_cpu and need_memory[k] <= free_memory
+
+    def twin(k: int) -> bool:
+        """Whether items[k] is interchangeable with items[k - 1] (same service, both new)."""
+        return (
+            bool(k)
+            and items[k - 1].svc is items[k].svc
+            and not (items[k].kept or items[k - 1].kept)
+        )
 
     def candidates(k: int) -> list[HostState]:
         item = items[k]
         svc = item.svc
         floor = -1
-        if k and items[k - 1].svc is svc and not item.kept and not items[k - 1].kept:
-            floor = chosen[k - 1].slot
+        if twin(k):
+            before = chosen[k - 1]
+            if before is None:
+                return []  # left-out replicas of a service are the last ones
+            floor = before.slot
         if not budget.spend(len(planner.hosts)):
             raise _OutOfBudget
         found = [
@@ -69,7 +90,7 @@ def search(planner: Planner, items: Sequence[Container], budget: Budget) -> Sear
             found.sort(key=lambda h: h.name != item.previous)
         return found
 
-    def dfs(k: int) -> bool:
+    def dfs(k: int, left: int) -> bool:
         if k == len(items):
             return True
         if not room_left(k):
@@ -78,18 +99,24 @@ def search(planner: Planner, items: Sequence[Container], budget: Budget) -> Sear
         for host in candidates(k):
             planner.assign(item.svc, host)
             chosen.append(host)
-            if dfs(k + 1):
+            if dfs(k + 1, left):
                 planner.assign(item.svc, host, -1)
                 return True
             chosen.pop()
             planner.assign(item.svc, host, -1)
+        if left:  # leave this one out
+            chosen.append(None)
+            if dfs(k + 1, left - 1):
+                return True
+            chosen.pop()
         return False
 
     try:
-        found = dfs(0)
+        found = dfs(0, skips)
     except _OutOfBudget:
         for item, host in zip(items, chosen, strict=False):  # unwind what is still charged
-            planner.assign(item.svc, host, -1)
+            if host is not None:
+                planner.assign(item.svc, host, -1)
         return SearchOutcome(False, None)
     # on success dfs unwinds its own charges as it returns
     return SearchOutcome(True, list(chosen) if found else None)

@@ -1,8 +1,10 @@
 """Property tests: random pods and services, checked by a validator written apart from the engine.
 
 Hard rules never broken; plans deterministic, identical with and without the
-index, stable on re-plan and after losing a host; and on tiny instances the
-engine places everything whenever an exhaustive search can.
+index, stable on re-plan and after losing a host; and on instances small enough
+for an exhaustive search, the engine (greedy, then its repair) places everything
+whenever a layout exists: with running containers kept where they are, or,
+with ``rebalance``, moved.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -125,10 +128,15 @@ def violations(hosts, reqs, assignment) -> list[str]:
     return found
 
 
-def exhaustive_feasible(hosts, reqs) -> bool:
-    """Depth-first over every assignment (replicas of a service in host order)."""
-    items = [(r, i) for r in reqs for i in range(r.replicas)]
-    chosen: list[tuple[ServiceRequest, str]] = []
+def exhaustive_feasible(hosts, reqs, fixed=()) -> bool:
+    """Depth-first over every assignment (replicas of a service in host order).
+
+    ``fixed``: (request, host name) pairs that stay where they are; the
+    replicas left of each service are placed around them.
+    """
+    done = Counter(req.service for req, _ in fixed)
+    items = [(r, i) for r in reqs for i in range(r.replicas - done[r.service])]
+    chosen: list[tuple[ServiceRequest, str]] = list(fixed)
 
     def dfs(k: int, floor: int) -> bool:
         if k == len(items):
@@ -138,7 +146,8 @@ def exhaustive_feasible(hosts, reqs) -> bool:
             if i and j < floor:
                 continue
             chosen.append((req, h.name))
-            if not violations(hosts, reqs, chosen) and dfs(k + 1, j if i + 1 < req.replicas else 0):
+            last = i + 1 == req.replicas - done[req.service]
+            if not violations(hosts, reqs, chosen) and dfs(k + 1, 0 if last else j):
                 return True
             chosen.pop()
         return False
@@ -212,3 +221,90 @@ def test_tiny_instances_are_complete(hosts, reqs):
         assert result.unplaced == []
     else:
         assert result.unplaced
+
+
+@st.composite
+def growing_apps(draw):
+    """Hosts, an app as it runs now (a valid layout of fewer replicas), and the app asked for."""
+    hosts = draw(pods(max_hosts=5))
+    reqs = draw(services(max_services=3, max_replicas=3))
+    while sum(r.replicas for r in reqs) > 8:
+        reqs = reqs[:-1]
+    smaller = [replace(r, replicas=draw(st.integers(0, r.replicas))) for r in reqs]
+    first = plan(hosts, smaller, bidders=[])
+    current = [Allocation(p.app, p.service, p.replica, p.host) for p in first.placements]
+    return hosts, reqs, current
+
+
+@settings(
+    max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(growing_apps())
+def test_repair_completes_around_running_containers_and_keeps_them(app):
+    hosts, reqs, current = app
+    by_service = {r.service: r for r in reqs}
+    result = plan(hosts, reqs, current, bidders=[])
+    acts = {(p.service, p.replica): (p.action, p.host) for p in result.placements}
+    for c in current:  # stability: nothing that runs moves without rebalance
+        assert acts[(c.service, c.replica)] == ("keep", c.host)
+    assert violations(hosts, reqs, placed(result, reqs)) == []
+    fixed = [(by_service[c.service], c.host) for c in current]
+    if exhaustive_feasible(hosts, reqs, fixed):
+        assert result.unplaced == []
+    else:
+        assert result.unplaced
+
+
+@settings(
+    max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(growing_apps())
+def test_rebalance_completes_whenever_any_layout_exists(app):
+    hosts, reqs, current = app
+    result = plan(hosts, reqs, current, bidders=[], rebalance=True)
+    assert violations(hosts, reqs, placed(result, reqs)) == []
+    if exhaustive_feasible(hosts, reqs):
+        assert result.unplaced == []
+    else:
+        assert result.unplaced
+    if plan(hosts, reqs, current, bidders=[]).unplaced == []:
+        # rebalance moves running containers only when it must
+        assert {p.action for p in result.placements} <= {"keep", "new", "remove"}
+
+
+@st.composite
+def planted_apps(draw):
+    """Pods too big for the exhaustive search, sized to a random layout plus some slack."""
+    rnd = random.Random(draw(st.integers(0, 10**6)))
+    n = draw(st.integers(9, 30))
+    slack = draw(st.sampled_from([0.05, 0.1, 0.2]))
+    load = {f"h{i}": [0, 0] for i in range(1, n + 1)}
+    reqs = []
+    for i in range(2 * n):
+        replicas = rnd.randint(1, 4)
+        cpu, memory = rnd.randrange(100, 2001, 50), rnd.randrange(128, 4097, 64) * 1024**2
+        for name in rnd.sample(sorted(load), replicas):
+            load[name][0] += cpu
+            load[name][1] += memory
+        ha = frozenset({"host"}) if rnd.random() < 0.3 else frozenset()
+        reqs.append(ServiceRequest("app", f"s{i}", replicas, cpu, memory, ha=ha))
+    hosts = [
+        HostSpec(name, "abc"[i % 3], math.ceil(c * (1 + slack)), math.ceil(m * (1 + slack)))
+        for i, (name, (c, m)) in enumerate(load.items())
+    ]
+    return hosts, reqs
+
+
+@settings(
+    max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(planted_apps(), st.randoms(use_true_random=False))
+def test_repair_places_planted_apps_deterministically(app, rnd):
+    hosts, reqs = app
+    result = plan(hosts, reqs, bidders=[])
+    assert result.unplaced == []
+    assert violations(hosts, reqs, placed(result, reqs)) == []
+    shuffled_hosts, shuffled_reqs = list(hosts), list(reqs)
+    rnd.shuffle(shuffled_hosts)
+    rnd.shuffle(shuffled_reqs)
+    assert plan(shuffled_hosts, shuffled_reqs, bidders=[]).to_dict() == result.to_dict()
