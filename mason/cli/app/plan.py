@@ -15,6 +15,7 @@ from mason.core.hostsfile import load_hosts_file
 from mason.core.placement import (
     DEFAULT_TIME_LIMIT,
     KEEP,
+    MAX_TIME_LIMIT,
     MOVE,
     NEW,
     REMOVE,
@@ -54,7 +55,7 @@ def host_spec(host) -> HostSpec:
 @click.option("--explain", is_flag=True, help="Show every bidder's verdict for each container.")
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0, max=MAX_TIME_LIMIT),
     default=DEFAULT_TIME_LIMIT,
     show_default=True,
     metavar="SECONDS",

@@ -4,10 +4,12 @@ Public interface::
 
     from mason.core.placement import HostSpec, Allocation, plan, requests_from_app
     result = plan(hosts, requests_from_app(app), current)
+    result = plan(hosts, requests, current, time_limit=10, rebalance=True)
     result.to_dict()   # the documented --json shape
 
 See docs/placement.md for the bidders, the properties the engine keeps
-(deterministic, stable, complete on tiny instances) and the benchmark.
+(deterministic, stable, complete on tiny instances), the repair that runs when
+greedy placement leaves containers without a host, and the benchmarks.
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from mason.core.placement.bidders import (
     load_bidders,
 )
 from mason.core.placement.constraints import Constraint
-from mason.core.placement.engine import DEFAULT_TIME_LIMIT, format_reasons, natural_key, plan
+from mason.core.placement.engine import (
+    DEFAULT_TIME_LIMIT,
+    MAX_TIME_LIMIT,
+    format_reasons,
+    natural_key,
+    plan,
+)
 from mason.core.placement.model import (
     KEEP,
     MOVE,
@@ -44,6 +52,7 @@ __all__ = [
     "DEFAULT_TIME_LIMIT",
     "ENTRY_POINT_GROUP",
     "KEEP",
+    "MAX_TIME_LIMIT",
     "MOVE",
     "NEW",
     "REMOVE",

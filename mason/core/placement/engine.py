@@ -51,11 +51,16 @@ from mason.core.placement.model import (
     ServiceRequest,
     Unplaced,
 )
-from mason.core.placement.repair import DEFAULT_TIME_LIMIT, RepairResult, repair
+from mason.core.placement.repair import (
+    DEFAULT_TIME_LIMIT,
+    MAX_TIME_LIMIT,
+    RepairResult,
+    repair,
+)
 from mason.core.placement.state import Container, Planner, ServiceState, natural_key
 from mason.core.placement.survival import survival_report
 
-__all__ = ["DEFAULT_TIME_LIMIT", "format_reasons", "natural_key", "plan"]
+__all__ = ["DEFAULT_TIME_LIMIT", "MAX_TIME_LIMIT", "format_reasons", "natural_key", "plan"]
 
 Key = tuple[str, str]  # (app, service)
 
@@ -105,8 +110,10 @@ def plan(
     containers without a host (0: no repair). ``rebalance``: the repair may move
     running containers too (otherwise a kept container stays where it runs).
     """
-    if time_limit < 0:
-        raise InvalidInput(f"time limit must be >= 0 seconds, got {time_limit}")
+    if not 0 <= time_limit <= MAX_TIME_LIMIT:  # (also refuses nan)
+        raise InvalidInput(
+            f"time limit: expected 0 to {MAX_TIME_LIMIT:g} seconds, got {time_limit}"
+        )
     planner = Planner(hosts, load_bidders() if bidders is None else bidders, fast=fast)
     services = _services(planner, requests)
     running = _charge_running(planner, services, current)

@@ -50,12 +50,13 @@ from mason.core.placement.model import Repair
 from mason.core.placement.search import search
 from mason.core.placement.state import Container, Planner, ServiceState
 
-#: Seconds the repair may take by default (``mason app plan --time-limit``).
+#: Seconds the repair may take by default (``mason app plan --time-limit``), and at most.
 DEFAULT_TIME_LIMIT = 2.0
-#: Work units per second of time limit: about 40% of what this code does per
-#: second on the reference machine (400-550k units/s, one core of a 2-core
-#: Debian 12 VM, Python 3.11), so the budget runs out first even on a machine
-#: twice as slow or busy, and the plan does not depend on the machine's speed.
+MAX_TIME_LIMIT = 3600.0
+#: Work units per second of time limit. The reference machine (one core of a
+#: 2-core Debian 12 VM, Python 3.11) does 400k-1M units a second, so the budget
+#: runs out at 20-50% of the limit: first even on a machine twice as slow or
+#: busy, and then the plan does not depend on the machine's speed.
 UNITS_PER_SECOND = 200_000
 #: The exhaustive search runs first on instances this small (it is complete there).
 SEARCH_MAX_HOSTS = 8
@@ -108,8 +109,7 @@ class Budget:
 
     def share(self, fraction: float) -> Budget:
         """A sub-budget of ``fraction`` of what is left (charged here as it is spent)."""
-        sub = _SubBudget(self, int(self.left * fraction))
-        return sub
+        return _SubBudget(self, int(self.left * fraction))
 
 
 class _SubBudget(Budget):
@@ -712,7 +712,12 @@ def _result(
     moved = 0
     for item, was in zip(layout.movable, tally.greedy, strict=True):
         if item.host is not was:
-            notes[item] = "exhaustive search" if searched else "placed by the repair"
+            if searched:
+                notes[item] = "exhaustive search"
+            elif item.kept:
+                notes[item] = "moved by the repair to make room (rebalance)"
+            else:
+                notes[item] = "placed by the repair"
             if was is not None:
                 moved += 1
     if tally.after == 0:

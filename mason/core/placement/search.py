@@ -47,38 +47,80 @@ def search(
     ``hosts`` is None when no such layout exists. ``items`` must not be charged
     to any host. Leaves the planner's usage as it found it.
     """
-    chosen: list[HostState | None] = []
-    need_cpu = [0] * (len(items) + 1)  # cpu and memory of items[k:], for the bound
-    need_memory = [0] * (len(items) + 1)
-    for k in range(len(items) - 1, -1, -1):
-        need_cpu[k] = need_cpu[k + 1] + items[k].svc.request.cpu
-        need_memory[k] = need_memory[k + 1] + items[k].svc.request.memory
+    dfs = _DepthFirst(planner, items, budget, skips)
+    try:
+        found = dfs.place(0, skips)
+    except _OutOfBudget:
+        for item, host in zip(items, dfs.chosen, strict=False):  # unwind what is charged
+            if host is not None:
+                planner.assign(item.svc, host, -1)
+        return SearchOutcome(False, None)
+    # on success the search unwinds its own charges as it returns
+    return SearchOutcome(True, list(dfs.chosen) if found else None)
 
-    def room_left(k: int) -> bool:
-        if skips:
+
+class _DepthFirst:
+    def __init__(
+        self, planner: Planner, items: Sequence[Container], budget: Budget, skips: int
+    ) -> None:
+        self.planner, self.items, self.budget, self.skips = planner, items, budget, skips
+        self.chosen: list[HostState | None] = []
+        self.need_cpu = [0] * (len(items) + 1)  # cpu and memory of items[k:], for the bound
+        self.need_memory = [0] * (len(items) + 1)
+        for k in range(len(items) - 1, -1, -1):
+            self.need_cpu[k] = self.need_cpu[k + 1] + items[k].svc.request.cpu
+            self.need_memory[k] = self.need_memory[k + 1] + items[k].svc.request.memory
+
+    def place(self, k: int, left: int) -> bool:
+        """Place items[k:] leaving out at most ``left`` of them; True once all are decided."""
+        items, planner, chosen = self.items, self.planner, self.chosen
+        if k == len(items):
+            return True
+        if not self.room_left(k):
+            return False
+        item = items[k]
+        for host in self.candidates(k):
+            planner.assign(item.svc, host)
+            chosen.append(host)
+            if self.place(k + 1, left):
+                planner.assign(item.svc, host, -1)
+                return True
+            chosen.pop()
+            planner.assign(item.svc, host, -1)
+        if left:  # leave this one out
+            chosen.append(None)
+            if self.place(k + 1, left - 1):
+                return True
+            chosen.pop()
+        return False
+
+    def room_left(self, k: int) -> bool:
+        if self.skips:
             return True  # what is left out is not known yet: no bound
-        free_cpu = sum(max(0, h.cpu - h.cpu_used) for h in planner.hosts)
-        free_memory = sum(max(0, h.memory - h.memory_used) for h in planner.hosts)
-        return need_cpu[k] <= free_cpu and need_memory[k] <= free_memory
+        hosts = self.planner.hosts
+        free_cpu = sum(max(0, h.cpu - h.cpu_used) for h in hosts)
+        free_memory = sum(max(0, h.memory - h.memory_used) for h in hosts)
+        return self.need_cpu[k] <= free_cpu and self.need_memory[k] <= free_memory
 
-    def twin(k: int) -> bool:
+    def twin(self, k: int) -> bool:
         """Whether items[k] is interchangeable with items[k - 1] (same service, both new)."""
+        items = self.items
         return (
             bool(k)
             and items[k - 1].svc is items[k].svc
             and not (items[k].kept or items[k - 1].kept)
         )
 
-    def candidates(k: int) -> list[HostState]:
-        item = items[k]
+    def candidates(self, k: int) -> list[HostState]:
+        item, planner = self.items[k], self.planner
         svc = item.svc
         floor = -1
-        if twin(k):
-            before = chosen[k - 1]
+        if self.twin(k):
+            before = self.chosen[k - 1]
             if before is None:
                 return []  # left-out replicas of a service are the last ones
             floor = before.slot
-        if not budget.spend(len(planner.hosts)):
+        if not self.budget.spend(len(planner.hosts)):
             raise _OutOfBudget
         found = [
             h
@@ -89,34 +131,3 @@ def search(
         if item.kept:  # a running container tries where it runs first
             found.sort(key=lambda h: h.name != item.previous)
         return found
-
-    def dfs(k: int, left: int) -> bool:
-        if k == len(items):
-            return True
-        if not room_left(k):
-            return False
-        item = items[k]
-        for host in candidates(k):
-            planner.assign(item.svc, host)
-            chosen.append(host)
-            if dfs(k + 1, left):
-                planner.assign(item.svc, host, -1)
-                return True
-            chosen.pop()
-            planner.assign(item.svc, host, -1)
-        if left:  # leave this one out
-            chosen.append(None)
-            if dfs(k + 1, left - 1):
-                return True
-            chosen.pop()
-        return False
-
-    try:
-        found = dfs(0, skips)
-    except _OutOfBudget:
-        for item, host in zip(items, chosen, strict=False):  # unwind what is still charged
-            if host is not None:
-                planner.assign(item.svc, host, -1)
-        return SearchOutcome(False, None)
-    # on success dfs unwinds its own charges as it returns
-    return SearchOutcome(True, list(chosen) if found else None)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from mason.core.placement.model import Survival
 
 if TYPE_CHECKING:
-    from mason.core.placement.engine import Planner
+    from mason.core.placement.state import Planner
 
 
 def replicas_for_zone_loss(min_available: int, zones: int) -> int | None:
