@@ -44,11 +44,13 @@ import random
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from mason.core.placement.bidders import HostState
 from mason.core.placement.model import Repair
 from mason.core.placement.search import search
 from mason.core.placement.state import Container, Planner, ServiceState
+from mason.core.units import format_cpu, format_memory
 
 #: Seconds the repair may take by default (``mason app plan --time-limit``), and at most.
 DEFAULT_TIME_LIMIT = 2.0
@@ -315,11 +317,14 @@ def _total_room(layout: Layout, movable: Sequence[Container]) -> str:
         max(0, h.memory - h.memory_used + layout.memory[h.slot]) for h in planner.hosts
     )
     if need_cpu > free_cpu:
-        return f"the containers to place need {need_cpu}m cpu, the hosts have {free_cpu}m free"
+        return (
+            f"the containers to place need {format_cpu(need_cpu)} cpu, "
+            f"the hosts have {format_cpu(free_cpu)} free"
+        )
     if need_memory > free_memory:
         return (
-            f"the containers to place need {need_memory} bytes of memory, "
-            f"the hosts have {free_memory} free"
+            f"the containers to place need {format_memory(need_memory)} of memory, "
+            f"the hosts have {format_memory(free_memory)} free"
         )
     return ""
 
@@ -329,9 +334,21 @@ def _total_room(layout: Layout, movable: Sequence[Container]) -> str:
 
 @dataclass(order=True)
 class _Eviction:
+    """Containers to evict from the host in ``slot``, and what that costs (lower first)."""
+
     cost: float
     slot: int
     evict: list[Container] = field(compare=False)
+
+
+class _Candidate(NamedTuple):
+    """A container that may be evicted, with what evicting it frees and costs."""
+
+    weight: float
+    cpu: int
+    memory: int
+    position: int  # on its host: the tie-break
+    container: Container
 
 
 class EjectionSearch:
@@ -470,7 +487,7 @@ class EjectionSearch:
     def _cheapest(self, item: Container, host: HostState, dc: int, dm: int) -> _Eviction | None:
         """The cheapest set of at most MAX_EVICT movable containers on ``host`` to evict."""
         req = item.svc.request
-        candidates = []  # (weight, cpu, memory, position, container)
+        candidates: list[_Candidate] = []
         forced = []
         for other in self.layout.on_host[host.slot]:
             if other.svc is item.svc or (other.kept and not self.rebalance):
@@ -481,7 +498,9 @@ class EjectionSearch:
             if req.ports and any(p in req.ports for p in r.ports):
                 forced.append(other)
             else:
-                candidates.append((self.weight(other), r.cpu, r.memory, len(candidates), other))
+                candidates.append(
+                    _Candidate(self.weight(other), r.cpu, r.memory, len(candidates), other)
+                )
         self.budget.spend(len(candidates) + 2)
         for port in req.ports:  # every holder of a wanted port must go, and be allowed to
             holders = sum(1 for o in forced if port in o.svc.request.ports)
@@ -494,34 +513,36 @@ class EjectionSearch:
         if dc <= 0 and dm <= 0:
             return _Eviction(base, host.slot, forced) if forced else None
         best = None
-        single = [c for c in candidates if c[1] >= dc and c[2] >= dm]
+        single = [c for c in candidates if c.cpu >= dc and c.memory >= dm]
         if single:
-            w, *_, other = min(single)
-            best = _Eviction(base + w, host.slot, [*forced, other])
+            one = min(single)
+            best = _Eviction(base + one.weight, host.slot, [*forced, one.container])
         cover = self._cover(candidates, dc, dm)
         if cover is not None:
-            w = base + sum(c[0] for c in cover)
+            w = base + sum(c.weight for c in cover)
             if best is None or w < best.cost:
-                best = _Eviction(w, host.slot, forced + [c[-1] for c in cover])
+                best = _Eviction(w, host.slot, forced + [c.container for c in cover])
         return best
 
-    def _cover(self, candidates: list[tuple], dc: int, dm: int) -> list[tuple] | None:
+    def _cover(self, candidates: list[_Candidate], dc: int, dm: int) -> list[_Candidate] | None:
         """Greedy cover of the deficit: the most coverage per unit of weight, in turn."""
-        chosen: list[tuple] = []
+        chosen: list[_Candidate] = []
         rest = list(candidates)
         while (dc > 0 or dm > 0) and rest and len(chosen) < MAX_EVICT:
             best, best_gain = -1, 0.0
-            for i, (w, c, m, _, _) in enumerate(rest):
-                gain = (min(c, dc) / dc if dc > 0 else 0.0) + (min(m, dm) / dm if dm > 0 else 0.0)
-                gain /= w
+            for i, c in enumerate(rest):
+                gain = (min(c.cpu, dc) / dc if dc > 0 else 0.0) + (
+                    min(c.memory, dm) / dm if dm > 0 else 0.0
+                )
+                gain /= c.weight
                 if gain > best_gain:
                     best, best_gain = i, gain
             if best < 0:
                 return None
             pick = rest.pop(best)
             chosen.append(pick)
-            dc -= pick[1]
-            dm -= pick[2]
+            dc -= pick.cpu
+            dm -= pick.memory
         return chosen if dc <= 0 and dm <= 0 else None
 
 
