@@ -357,9 +357,17 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=1, default=sorted) + "\n")
+    tmp.write_text(dump(result))
     tmp.replace(args.out)
     print(f"wrote {args.out}")
+
+
+def dump(result: dict) -> str:
+    """Indented JSON, with one line per app so the file stays readable and small."""
+    runs = result["runs"]
+    head = json.dumps({**result, "runs": []}, indent=2, default=sorted)
+    lines = ",\n".join("    " + json.dumps(r, default=sorted) for r in runs)
+    return head.replace('"runs": []', '"runs": [\n' + lines + "\n  ]") + "\n"
 
 
 if __name__ == "__main__":
