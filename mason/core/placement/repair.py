@@ -297,14 +297,40 @@ def prove(layout: Layout, movable: Sequence[Container]) -> Proof:
         limits = [zone_note] if zone_note else []
         if "host" in svc.request.ha or svc.request.ports:
             limits.append("one per host")
-        extra = f" ({', '.join(limits)})" if limits else ""
+        extra = f" ({', '.join(limits or ['cpu and memory'])})"
         whys.append(f"room for {room} of the {len(items)} {key[1]} replicas to place{extra}")
+    # Each bound holds alone, so the largest is a bound too (their sum may not be).
+    port_short, port_whys = _port_room(relaxed, movable)
+    if port_short > proof.shortfall:
+        proof.shortfall = port_short
+    whys += port_whys
     if not proof.shortfall:
         why = _total_room(layout, movable)
         if why:
             proof.shortfall, whys = 1, [why]
     proof.why = "; ".join(whys)
     return proof
+
+
+def _port_room(relaxed: _Relaxed, movable: Sequence[Container]) -> tuple[int, list[str]]:
+    """Containers wanting one public port against the hosts no staying container holds it on."""
+    wanting: dict[tuple[int, str], int] = {}
+    for item in movable:
+        for port in item.svc.request.ports:
+            wanting[port] = wanting.get(port, 0) + 1
+    short, whys = 0, []
+    hosts = relaxed.layout.planner.hosts
+    for port in sorted(wanting):
+        offering = sum(
+            1 for h in hosts if h.ports.get(port, 0) <= relaxed.ports.get((h.slot, port), 0)
+        )
+        if wanting[port] > offering:
+            short = max(short, wanting[port] - offering)
+            whys.append(
+                f"{wanting[port]} containers need public port {port[0]}/{port[1]}, "
+                f"{offering} host{'s' if offering != 1 else ''} can offer it"
+            )
+    return short, whys
 
 
 def _total_room(layout: Layout, movable: Sequence[Container]) -> str:
@@ -610,8 +636,10 @@ def repair(
         if least > blocked and not proof.shortfall:  # (custom bidders' refusals say it all)
             proof = Proof(least, "an exhaustive search tried every layout")
     else:
-        # Place as many as can be: down to the proven shortfall, or to none.
-        target = proof.shortfall + blocked
+        # Place as many as can be: down to the proven shortfall (or the containers
+        # custom bidders refuse everywhere), or to none. Not their sum: they may
+        # count the same containers.
+        target = max(proof.shortfall, blocked)
         if before > target:
             _search(layout, budget, target, rebalance, patient=not proof.shortfall)
     after = layout.unplaced()

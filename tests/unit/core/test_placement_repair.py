@@ -187,11 +187,18 @@ def test_zone_spread_shortfall_is_proven():
 
 
 def test_exhaustive_search_proves_no_layout():
-    hosts = [H("h1"), H("h2")]
-    reqs = [R(s, ports=((80, "tcp"),)) for s in ("a", "b", "c")]
+    # every bound passes (one big per host, 8Gi asked of 8Gi), yet mid fits nowhere
+    hosts = [H("h1", memory=4 * GI), H("h2", memory=4 * GI)]
+    reqs = [R("big", 2, memory=3 * GI, ha=frozenset({"host"})), R("mid", 1, memory=2 * GI)]
     result = plan(hosts, reqs, bidders=[])
     assert len(result.unplaced) == 1
     assert result.repair.verdict == "no layout exists: an exhaustive search tried every layout"
+    # and the ports puzzle greedy can leave over is proven by counting
+    reqs = [R(s, ports=((80, "tcp"),)) for s in ("a", "b", "c")]
+    result = plan([H("h1"), H("h2")], reqs, bidders=[])
+    assert result.repair.verdict == (
+        "no layout exists: 3 containers need public port 80/tcp, 2 hosts can offer it"
+    )
 
 
 def test_total_room_proof():
@@ -206,11 +213,34 @@ def test_total_room_proof():
     assert len(result.unplaced) == 4
 
 
-def test_undecided_search_says_it_stopped():
-    # three services want port 80 on 9 hosts with 4 replicas each: 12 > 9, which
-    # no bound here sees, and the pod is too big for the exhaustive search
+def test_public_port_shortfall_is_proven():
+    # three services want port 80 on 9 hosts with 4 replicas each: 12 > 9
     hosts = [H(f"h{i}") for i in range(1, 10)]
     reqs = [R(s, 4, ports=((80, "tcp"),)) for s in ("a", "b", "c")]
+    result = plan(hosts, reqs, bidders=[])
+    assert len(result.unplaced) == 3
+    assert result.repair.verdict == (
+        "no layout exists: 12 containers need public port 80/tcp, 9 hosts can offer it"
+    )
+
+
+def test_room_shortfall_names_cpu_and_memory():
+    result = plan([H("h1", memory=GI)], [R("web", 2)], bidders=[])
+    assert result.repair.verdict == (
+        "no layout exists: room for 1 of the 2 web replicas to place (cpu and memory)"
+    )
+
+
+def test_undecided_search_says_it_stopped():
+    # Nine 3Gi+1Gi pairs on 9 hosts of 4Gi would fit only one way each; a 2Gi
+    # service spread over them leaves no bound short (one per host, total room
+    # fine) but no layout: none of the bounds sees it, the pod is too big for
+    # the exhaustive search, so the search runs out of time.
+    hosts = [H(f"h{i}", memory=4 * GI) for i in range(1, 10)]
+    reqs = [
+        R("big", 9, memory=3 * GI, ha=frozenset({"host"})),
+        R("mid", 3, memory=2 * GI, ha=frozenset({"host"})),
+    ]
     result = plan(hosts, reqs, bidders=[], time_limit=0.05)
     assert len(result.unplaced) == 3
     assert result.repair.outcome == "stopped"
