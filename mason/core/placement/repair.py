@@ -14,11 +14,13 @@ Stages, each deterministic, all sharing one budget (:class:`Budget`):
 1. **proofs** (:func:`prove`): bounds that show some containers cannot all be
    placed whatever is moved: per service, with every movable container taken
    away, how many replicas the built-in rules leave room for (constraints,
-   anti-affinity, zone spread, ports, cpu and memory), and the app's total
-   cpu and memory against what the pod has free. When they show every
+   anti-affinity, zone spread, ports, cpu and memory); per public port, the
+   containers wanting it against the hosts that can offer it; and the app's
+   total cpu and memory against what the pod has free. When they show every
    container greedy left over is beyond placing, the search is skipped;
 2. **exhaustive search** on tiny instances (:mod:`.search`): complete, so it
-   either finds a layout or proves none exists;
+   either finds a layout or proves none exists, and then places as many
+   containers as any layout can;
 3. **ejection search** (:class:`EjectionSearch`) from greedy's layout: a
    container without a host takes the host where the containers it must evict
    are the smallest (penalized each time they were evicted before, so the
