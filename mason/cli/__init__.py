@@ -7,27 +7,75 @@ and shows its traceback.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from mason import __version__
 from mason.cli._context import Ctx
-from mason.core.errors import ExitCode, MasonError
+from mason.core import files
+from mason.core.errors import ExitCode, MasonError, NotFound, error_json
 
 
 class MasonGroup(click.Group):
-    """Root group that owns the one error path."""
+    """Root group that owns the one error path.
+
+    Every error leaves as one line on stderr and its exit code (README, "Exit codes"):
+    mason's own errors, Click's usage errors (a root option's too), Ctrl-C. With
+    ``--json`` the error is also one JSON object on stdout, ``{"error": {"message",
+    "exit_code", "kind"}}``, unless the command already printed its result there: stdout
+    stays valid JSON on every exit. A bug keeps its traceback (and its JSON object).
+    """
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, list(args), parent=parent, **extra)
+        except click.UsageError as exc:  # a root option, before there is a context to invoke
+            _fail(exc.format_message(), ExitCode.USAGE, _json_asked(args), hint=_help_hint(exc))
 
     def invoke(self, ctx: click.Context):
+        as_json = bool(ctx.params.get("as_json"))
         try:
             return super().invoke(ctx)
         except MasonError as exc:
-            click.echo(f"mason: error: {exc}", err=True)
-            ctx.exit(int(exc.exit_code))
+            _fail(str(exc), exc.exit_code, as_json and not _emitted(ctx))
+        except click.UsageError as exc:
+            _fail(exc.format_message(), ExitCode.USAGE, as_json, hint=_help_hint(exc))
         except KeyboardInterrupt:
-            click.echo("mason: interrupted", err=True)
-            ctx.exit(int(ExitCode.INTERRUPTED))
+            _fail("interrupted", ExitCode.INTERRUPTED, as_json and not _emitted(ctx))
+        except (click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if as_json and not _emitted(ctx):
+                _emit_error(f"{type(exc).__name__}: {exc}", ExitCode.UNEXPECTED)
+            raise
+
+
+def _fail(message: str, code: int, as_json: bool, *, hint: str = "") -> NoReturn:
+    click.echo(f"mason: error: {message}{hint}", err=True)
+    if as_json:
+        _emit_error(message, code)
+    raise click.exceptions.Exit(int(code))
+
+
+def _emit_error(message: str, code: int) -> None:
+    click.echo(json.dumps(error_json(message, code)))
+
+
+def _emitted(ctx: click.Context) -> bool:
+    return bool(getattr(ctx.obj, "emitted", False))
+
+
+def _help_hint(exc: click.UsageError) -> str:
+    path = exc.ctx.command_path if exc.ctx is not None else "mason"
+    return f" (see '{path} --help')"
+
+
+def _json_asked(args) -> bool:
+    return "--json" in args or os.environ.get("MASON_JSON", "").lower() in ("1", "true", "yes")
 
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -82,6 +130,12 @@ def main(ctx: click.Context, project_dir: Path, verbosity: int, as_json: bool, n
 
     Every command takes --help. Exit codes are listed in the README.
     """
+    # A missing project directory is an error, not an empty project; `init` makes one.
+    if not files.exists(project_dir, source=f"--project-dir {project_dir}"):
+        if ctx.invoked_subcommand != "init":
+            raise NotFound(f"--project-dir {project_dir}: no such directory")
+    elif not project_dir.is_dir():
+        raise NotFound(f"--project-dir {project_dir}: not a directory")
     ctx.obj = Ctx(
         project_dir=project_dir.resolve(), verbosity=verbosity, json=as_json, color=not no_color
     )

@@ -22,6 +22,8 @@ class Ctx:
     color: bool = True
     console: Console = field(init=False)
     err: Console = field(init=False)
+    #: something was written to stdout as JSON (the error path then adds no error object)
+    emitted: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         no_color = not self.color
@@ -39,6 +41,7 @@ class Ctx:
         return not self.json and self.err.is_terminal
 
     def emit_json(self, obj: Any) -> None:
+        self.emitted = True
         sys.stdout.write(json.dumps(obj, default=str, sort_keys=False) + "\n")
         sys.stdout.flush()
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from mason.cli._context import Ctx, pass_ctx
+from mason.core import files
 from mason.core.errors import InvalidInput
 from mason.core.names import check_pod_name
 from mason.core.project import PROJECT_FILE
@@ -53,27 +55,32 @@ def init(ctx: Ctx, directory: Path | None, pod_name: str, force: bool) -> None:
     """Scaffold a project in DIRECTORY (default: the project dir).
 
     Writes mason.yml (a local pod), apps/, inventory/pods.mason.yml and a .gitignore.
-    Existing files are kept unless --force.
+    Existing files are kept unless --force. Every path is checked before anything is
+    written, and each file is written whole (a temporary file, then a rename).
+
+    \b
+    Examples:
+      mason init                       here (or in -C DIR)
+      mason init shop --pod demo       a new directory shop/ defining pod demo
+      mason --json init --force        rewrite the scaffold, report as JSON
     """
     check_pod_name(pod_name)
-    root = (directory or ctx.project_dir).resolve()
-    if root.exists() and not root.is_dir():
-        raise InvalidInput(f"{root}: not a directory")
-    files = {
+    root = Path(os.path.abspath(directory or ctx.project_dir))
+    texts = {
         PROJECT_FILE: MASON_YML.format(pod=pod_name),
         "inventory/pods.mason.yml": INVENTORY.format(pod=pod_name),
         ".gitignore": GITIGNORE,
         "apps/.gitkeep": "",
     }
+    # Every target is checked before the first is written: nothing is ever half-made.
+    if files.exists(root) and not root.is_dir():
+        raise InvalidInput(f"{root}: not a directory")
     written, kept = [], []
-    for rel, text in files.items():
-        path = root / rel
-        if path.exists() and not force:
-            kept.append(rel)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        written.append(rel)
+    for rel in texts:
+        path = files.check_output_path(root / rel)
+        (kept if files.exists(path) and not force else written).append(rel)
+    for rel in written:
+        files.write_text(root / rel, texts[rel])
     if ctx.json:
         ctx.emit_json({"project": str(root), "written": written, "kept": kept})
         return

@@ -21,15 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mason.core.errors import InvalidInput, NotFound
-from mason.core.manifest import ErrorList, ManifestError, Service, parse_service, read_yaml
+from mason.core import documents, files
+from mason.core.errors import InvalidInput, MasonError, NotFound, describe, key_path
+from mason.core.fields import ErrorList, ManifestError, check_keys
+from mason.core.manifest import Service, parse_service
 from mason.core.names import check_name
 
 SERVICE_FILE, ADDON_FILE, RECIPE_FILE = "service.yml", "addon.yml", "Dockerfile"
 ADDON_KEYS = ("description", "defaults", "env")
 #: Placeholders an addon's env templates may use; deployment fills host and password.
 PLACEHOLDERS = ("app", "host", "port", "user", "password", "database", "vhost")
-_ENV = re.compile(r"^MASON_[A-Z0-9_]+$")
+_ENV = re.compile(r"MASON_[A-Z0-9_]+")  # with fullmatch: "$" would accept a final newline
 
 
 def builtin_dir() -> Path:
@@ -92,9 +94,7 @@ def _addon(errors: ErrorList, data: Any) -> Addon | None:
     if not isinstance(data, dict):
         errors.add("", "expected a mapping with 'env'")
         return None
-    for key in data:
-        if key not in ADDON_KEYS:
-            errors.add(str(key), f"unknown key (allowed: {', '.join(ADDON_KEYS)})")
+    check_keys(errors, "", data, ADDON_KEYS)
     env = data.get("env")
     if not isinstance(env, dict) or not env:
         errors.add("env", "required: a mapping of MASON_* variable to template")
@@ -103,24 +103,34 @@ def _addon(errors: ErrorList, data: Any) -> Addon | None:
     if not isinstance(defaults, dict):
         errors.add("defaults", "expected a mapping")
         return None
-    for var, template in {**env, **{f"defaults.{k}": v for k, v in defaults.items()}}.items():
-        path = var if var.startswith("defaults.") else f"env.{var}"
-        if not isinstance(template, str):
-            errors.add(path, f"expected a string, got {template!r}")
-            continue
-        try:
-            unknown = _fields(template) - set(PLACEHOLDERS)
-        except ValueError as exc:
-            errors.add(path, f"bad template: {exc}")
-            continue
-        if unknown:
-            errors.add(
-                path,
-                f"unknown placeholder {sorted(unknown)[0]!r} (known: {', '.join(PLACEHOLDERS)})",
-            )
-        if not var.startswith("defaults.") and not _ENV.match(var):
+    for path, var, template in [
+        *((key_path("env", k), k, v) for k, v in env.items()),
+        *((key_path("defaults", k), None, v) for k, v in defaults.items()),
+    ]:
+        _template(errors, path, template)
+        if var is not None and not (isinstance(var, str) and _ENV.fullmatch(var)):
             errors.add(path, "variable names must look like MASON_NAME_...")
+    if errors.lines:
+        return None
     return Addon(str(data.get("description", "")), dict(defaults), dict(env))
+
+
+def _template(errors: ErrorList, path: str, template: Any) -> None:
+    """A value template: a string whose {placeholders} are all known, and that renders."""
+    if not isinstance(template, str):
+        errors.add(path, f"expected a string, got {describe(template)}")
+        return
+    try:
+        unknown = _fields(template) - set(PLACEHOLDERS)
+        if not unknown:
+            template.format_map(dict.fromkeys(PLACEHOLDERS, "x"))
+    except (ValueError, KeyError, IndexError, AttributeError) as exc:
+        errors.add(path, f"bad template: {exc}")
+        return
+    if unknown:
+        errors.add(
+            path, f"unknown placeholder {sorted(unknown)[0]!r} (known: {', '.join(PLACEHOLDERS)})"
+        )
 
 
 def load_entry(directory: Path) -> CatalogEntry:
@@ -131,9 +141,9 @@ def load_entry(directory: Path) -> CatalogEntry:
     template: Any = None
     service = addon = None
     try:
-        template = read_yaml(directory / SERVICE_FILE, str(directory / SERVICE_FILE))
-    except ManifestError as exc:
-        lines += exc.lines
+        template = documents.load(directory / SERVICE_FILE)
+    except MasonError as exc:
+        lines += _lines(exc)
     if template is not None:
         errors = ErrorList(str(directory / SERVICE_FILE))
         if not isinstance(template, dict) or "image" not in template:
@@ -143,20 +153,27 @@ def load_entry(directory: Path) -> CatalogEntry:
         # the error paths read "services.<name>.x"; in a template they are just "x"
         lines += [line.replace(f": services.{name}.", ": ", 1) for line in errors.lines]
     try:
-        addon_data = read_yaml(directory / ADDON_FILE, str(directory / ADDON_FILE))
+        addon_data = documents.load(directory / ADDON_FILE)
         errors = ErrorList(str(directory / ADDON_FILE))
         addon = _addon(errors, addon_data)
         lines += errors.lines
-    except ManifestError as exc:
-        lines += exc.lines
+    except MasonError as exc:
+        lines += _lines(exc)
     recipe = directory / RECIPE_FILE
-    if not recipe.is_file():
+    try:
+        if "ARG BASE" not in files.read_text(recipe):
+            lines.append(f"{recipe}: must build FROM the build-arg BASE (mason's base image)")
+    except NotFound:
         lines.append(f"{recipe}: no such file (the recipe that builds {name}'s image)")
-    elif "ARG BASE" not in recipe.read_text(encoding="utf-8"):
-        lines.append(f"{recipe}: must build FROM the build-arg BASE (mason's base image)")
+    except MasonError as exc:
+        lines += _lines(exc)
     if lines or service is None or addon is None:
         raise ManifestError(lines)
     return CatalogEntry(name, directory, dict(template), service, addon, recipe)
+
+
+def _lines(exc: MasonError) -> list[str]:
+    return list(getattr(exc, "lines", [str(exc)]))
 
 
 def list_entries(dirs: Sequence[Path]) -> dict[str, CatalogEntry]:

@@ -73,17 +73,71 @@ class ProviderError(MasonError):
     exit_code = ExitCode.PROVIDER
 
 
-class Interrupted(MasonError):
-    exit_code = ExitCode.INTERRUPTED
+_KINDS: dict[type, str] = {
+    dict: "a mapping",
+    list: "a list",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "nothing (null)",
+}
 
 
-def unknown_field(where: str, key: str, allowed: Sequence[str]) -> InvalidInput:
-    """The error for a key that is not allowed, suggesting the nearest allowed one."""
-    near = difflib.get_close_matches(key, allowed, n=1)
+def type_name(value: object) -> str:
+    """A value's type in words, as messages say it: ``a mapping``, ``an integer``."""
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def describe(value: object) -> str:
+    """A value as messages show it: its type in words, then (for scalars) its repr,
+    cut short so a message stays one readable line: ``an integer 123``."""
+    if isinstance(value, dict | list) or value is None:
+        return type_name(value)
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return f"{type_name(value)} {shown}"
+
+
+def suggest(value: object, known: Sequence[object], *, otherwise: str = "") -> str:
+    """The hint for a name that is not known: the nearest known one, else ``otherwise``,
+    else the list of known names."""
+    near = difflib.get_close_matches(str(value), [str(k) for k in known], n=1, cutoff=0.6)
     if near:
-        hint = f"did you mean {near[0]!r}?"
-    elif allowed:
-        hint = f"expected one of: {', '.join(allowed)}"
-    else:
-        hint = "this provider takes no options"
-    return InvalidInput(f"{where}: unknown field {key!r} ({hint})")
+        return f"did you mean {near[0]!r}?"
+    if otherwise:
+        return otherwise
+    if known:
+        return f"expected one of: {', '.join(map(str, known))}"
+    return "none is allowed here"
+
+
+def unknown_key_message(key: object, allowed: Sequence[object], *, none: str = "") -> str:
+    """The one wording for a key that is not allowed, with :func:`suggest`'s hint; ``none``
+    says why when no key at all is allowed there ("this provider takes no options")."""
+    otherwise = "" if allowed else none or "no keys are allowed here"
+    return f"unknown key ({suggest(key, allowed, otherwise=otherwise)})"
+
+
+def key_path(parent: str, key: object) -> str:
+    """How a key shows in an error's path: ``services.web``; a key that is not a plain
+    printable string is shown as its repr (``services.'a\\nb'``, ``services.123``) so the
+    message stays one line and says what the key really is."""
+    plain = isinstance(key, str) and key and key.isprintable() and not any(c in key for c in " .[]")
+    shown = key if plain else repr(key)
+    return f"{parent}.{shown}" if parent else str(shown)
+
+
+def unknown_field(
+    path: str, key: object, allowed: Sequence[str], *, none: str = ""
+) -> InvalidInput:
+    """The error for a key that is not allowed; ``path`` names it (``mason.yml: pods.x.hostz``)."""
+    return InvalidInput(f"{path}: {unknown_key_message(key, allowed, none=none)}")
+
+
+def error_json(message: str, exit_code: int) -> dict[str, object]:
+    """An error as automation reads it on stdout with ``--json``: ``kind`` is the exit
+    code's name (``invalid``, ``not_found``, ``usage``, ...)."""
+    code = ExitCode(exit_code)
+    return {"error": {"message": message, "exit_code": int(code), "kind": code.name.lower()}}

@@ -12,7 +12,8 @@
         labels: {tier: general}
         options: {}          # provider-specific (region, size, ...)
 
-Every error names the file, the field and what was expected.
+Every error names the file, the field and what was expected. The file is read
+through :mod:`mason.core.documents` (size, encoding, duplicate keys, depth).
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from mason.core import units
-from mason.core.errors import InvalidInput, unknown_field
-from mason.core.names import check_name
+from mason.core import documents, files, units
+from mason.core.errors import InvalidInput, describe, key_path, unknown_field
+from mason.core.fields import scalar_text
+from mason.core.names import MAX_POD_NAME, check_name
+from mason.core.validate import MAX_HOSTS, check_count, parse_cores
 
 PROJECT_FILE = "mason.yml"
+VERSIONS = (1,)
+PROJECT_KEYS = ("version", "environment", "pods")
 POD_KEYS = ("provider", "environment", "hosts", "zones", "cpu", "memory", "labels", "options")
 
 
@@ -55,6 +58,8 @@ class PodDefaults:
     memory: int | None = None
     labels: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    #: where these settings were written ("/p/mason.yml: pods.demo"); "" when not in a file
+    where: str = ""
 
 
 @dataclass
@@ -68,78 +73,92 @@ class Project:
         return self.pods.get(name) or PodDefaults(name=name)
 
 
-def _pod(name: str, raw: Any, where: str) -> PodDefaults:
-    check_name("pod", name, max_len=30, where=where)
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise InvalidInput(f"{where}: expected a mapping of pod settings, got {type(raw).__name__}")
+def _mapping(value: Any, where: str, what: str) -> dict[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{where}: expected {what}, got {describe(value)}")
+    return value
+
+
+def _pod(name: Any, raw: Any, where: str) -> PodDefaults:
+    check_name("pod", name, max_len=MAX_POD_NAME, where=where)
+    raw = _mapping(raw, where, "a mapping of pod settings")
     for key in raw:
         if key not in POD_KEYS:
-            raise unknown_field(f"{where}.{key}", str(key), POD_KEYS)
-    pod = PodDefaults(name=name, provider=str(raw.get("provider", "docker")))
+            raise unknown_field(key_path(where, key), key, POD_KEYS)
+    pod = PodDefaults(name=name, where=where)
+    if "provider" in raw:
+        provider = raw["provider"]
+        if not isinstance(provider, str) or not provider.strip() or not provider.isprintable():
+            raise InvalidInput(
+                f"{where}.provider: expected a provider name, got {describe(provider)}"
+            )
+        pod.provider = provider
     if "environment" in raw:
         pod.environment = check_name(
-            "environment", str(raw["environment"]), where=f"{where}.environment"
+            "environment", raw["environment"], where=f"{where}.environment"
         )
     if "hosts" in raw:
-        hosts = raw["hosts"]
-        if not isinstance(hosts, int) or isinstance(hosts, bool) or hosts < 1:
-            raise InvalidInput(f"{where}.hosts: must be an integer >= 1, got {hosts!r}")
-        pod.hosts = hosts
+        pod.hosts = check_count(raw["hosts"], f"{where}.hosts", low=1, high=MAX_HOSTS)
     if "zones" in raw:
         zones = raw["zones"]
         if not isinstance(zones, list) or not zones:
-            raise InvalidInput(f"{where}.zones: expected a non-empty list of zone names")
+            raise InvalidInput(
+                f"{where}.zones: expected a non-empty list of zone names, got {describe(zones)}"
+            )
         pod.zones = tuple(
-            check_name("zone", str(z), where=f"{where}.zones[{i}]") for i, z in enumerate(zones)
+            check_name("zone", z, where=f"{where}.zones[{i}]") for i, z in enumerate(zones)
         )
     if "cpu" in raw:
-        try:
-            pod.cpu = float(raw["cpu"])
-        except (TypeError, ValueError):
-            pod.cpu = -1
-        if pod.cpu <= 0:
-            raise InvalidInput(f"{where}.cpu: expected a number of cores > 0, got {raw['cpu']!r}")
+        pod.cpu = parse_cores(raw["cpu"], f"{where}.cpu")
     if "memory" in raw:
         pod.memory = parse_memory(raw["memory"], f"{where}.memory")
-    for key in ("labels", "options"):
-        value = raw.get(key) or {}
-        if not isinstance(value, dict):
-            raise InvalidInput(f"{where}.{key}: expected a mapping")
-        setattr(pod, key, {str(k): v for k, v in value.items()})
-    pod.labels = {k: str(v) for k, v in pod.labels.items()}
+    labels = _mapping(raw.get("labels"), f"{where}.labels", "a mapping of label to value")
+    for key, value in labels.items():
+        text = scalar_text(value)
+        if text is None:
+            raise InvalidInput(
+                f"{key_path(f'{where}.labels', key)}: expected a scalar, got {describe(value)}"
+            )
+        pod.labels[str(key)] = text
+    options = _mapping(raw.get("options"), f"{where}.options", "a mapping of provider options")
+    pod.options = {str(k): v for k, v in options.items()}
     return pod
 
 
-def load_project(directory: Path) -> Project:
-    """Read ``mason.yml`` in ``directory``; a missing file is an empty project."""
-    path = directory / PROJECT_FILE
-    if not path.exists():
-        return Project(path=directory, exists=False)
-    where = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" line {mark.line + 1}" if mark else ""
+def _version(value: Any, where: str) -> None:
+    if isinstance(value, bool) or value not in VERSIONS:
+        known = ", ".join(map(str, VERSIONS))
         raise InvalidInput(
-            f"{where}:{at}: not valid YAML ({getattr(exc, 'problem', exc)})"
-        ) from None
-    if not isinstance(raw, dict):
-        raise InvalidInput(f"{where}: expected a mapping at the top level")
-    allowed = ("version", "environment", "pods")
+            f"{where}: version: expected {known}, got {describe(value)} "
+            "(a newer mason may read this file)"
+        )
+
+
+def load_project(directory: Path) -> Project:
+    """Read ``mason.yml`` in ``directory``; a missing file is an empty project (a dangling
+    symlink or a directory there is an error, not "missing")."""
+    path = directory / PROJECT_FILE
+    where = str(path)
+    if not files.exists(path, source=where):
+        return Project(path=directory, exists=False)
+    raw = _mapping(documents.load(path, source=where), where, "a mapping at the top level")
     for key in raw:
-        if key not in allowed:
-            raise unknown_field(f"{where}: {key}", str(key), allowed)
+        if key not in PROJECT_KEYS:
+            raise unknown_field(f"{where}: {key_path('', key)}", key, PROJECT_KEYS)
+    if "version" in raw:
+        _version(raw["version"], where)
     project = Project(path=directory, exists=True)
     if "environment" in raw:
         project.environment = check_name(
-            "environment", str(raw["environment"]), where=f"{where}: environment"
+            "environment", raw["environment"], where=f"{where}: environment"
         )
-    pods = raw.get("pods") or {}
-    if not isinstance(pods, dict):
-        raise InvalidInput(f"{where}: pods: expected a mapping of pod name to settings")
-    for name, body in pods.items():
-        project.pods[str(name)] = _pod(str(name), body, f"{where}: pods.{name}")
+    pods = raw.get("pods")
+    if pods is not None and not isinstance(pods, dict):
+        raise InvalidInput(
+            f"{where}: pods: expected a mapping of pod name to settings, got {describe(pods)}"
+        )
+    for name, body in (pods or {}).items():
+        project.pods[name] = _pod(name, body, f"{where}: {key_path('pods', name)}")
     return project

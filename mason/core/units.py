@@ -12,6 +12,7 @@ Binary suffixes (Ki, Mi, Gi, Ti) are powers of 1024, decimal ones (k, M, G, T) p
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -29,27 +30,34 @@ MEMORY_SUFFIXES = {
     "Gi": 1024**3,
     "Ti": 1024**4,
 }
-_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKMGT]i?)?\s*$")
-_CPU = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m?)\s*$")
+# ASCII digits only (\d would take "²" and other Unicode digits); applied with fullmatch.
+_MEMORY = re.compile(r"\s*([0-9]{1,15}(?:\.[0-9]{1,15})?)\s*([kKMGT]i?)?\s*")
+_CPU = re.compile(r"\s*([0-9]{1,15}(?:\.[0-9]{1,15})?)\s*(m?)\s*")
+MAX_MILLICORES = 1024 * 1000  # 1024 cores: no host has more
+MAX_MEMORY = 64 * 1024**4  # 64Ti: no host has more
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h)\s*$")
 _DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 
 
 def parse_cpu(value: object) -> int:
     """Return millicores for ``value`` (``"500m"``, ``2``, ``"0.25"``); raise InvalidInput."""
-    if isinstance(value, bool):
-        raise InvalidInput(f"expected cpu like '500m' or 2, got {value!r}")
-    if isinstance(value, int | float):
-        text = repr(value)
-    elif isinstance(value, str):
-        text = value
+    expected = f"expected cpu like '500m' or 2, got {value!r}"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidInput(expected)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInput(f"{expected} (not a finite number)")
+    if isinstance(value, str):
+        m = _CPU.fullmatch(value)
+        if not m:
+            raise InvalidInput(expected)
+        number, milli = Decimal(m.group(1)), m.group(2)
     else:
-        raise InvalidInput(f"expected cpu like '500m' or 2, got {value!r}")
-    m = _CPU.match(text)
-    if not m:
-        raise InvalidInput(f"expected cpu like '500m' or 2, got {value!r}")
-    number, milli = Decimal(m.group(1)), m.group(2)
+        number, milli = Decimal(repr(value)), ""
+        if number < 0:
+            raise InvalidInput(expected)
     millicores = number if milli else number * 1000
+    if millicores > MAX_MILLICORES:
+        raise InvalidInput(f"cpu {value!r} is more than {MAX_MILLICORES // 1000} cores")
     if millicores != millicores.to_integral_value():
         raise InvalidInput(f"cpu {value!r} is finer than 1m (one millicore)")
     return int(millicores)
@@ -62,10 +70,10 @@ def parse_memory(value: object) -> int:
     if isinstance(value, int):
         if value < 0:
             raise InvalidInput(f"memory must not be negative, got {value!r}")
-        return value
+        return _bounded_memory(value, value)
     if not isinstance(value, str):
         raise InvalidInput(f"expected memory like '256Mi' or '1Gi', got {value!r}")
-    m = _MEMORY.match(value)
+    m = _MEMORY.fullmatch(value)
     if not m:
         raise InvalidInput(
             f"expected memory like '256Mi' or '1Gi' (suffixes: k, M, G, T, Ki, Mi, Gi, Ti), "
@@ -77,7 +85,13 @@ def parse_memory(value: object) -> int:
         raise InvalidInput(f"bad memory quantity {value!r}") from exc
     if amount != amount.to_integral_value():
         raise InvalidInput(f"memory {value!r} is not a whole number of bytes")
-    return int(amount)
+    return _bounded_memory(int(amount), value)
+
+
+def _bounded_memory(nbytes: int, value: object) -> int:
+    if nbytes > MAX_MEMORY:
+        raise InvalidInput(f"memory {value!r} is more than {format_memory(MAX_MEMORY)}")
+    return nbytes
 
 
 def parse_duration(value: object) -> int:

@@ -8,8 +8,8 @@ from typing import Any
 
 from mason.core.errors import NotFound
 from mason.core.names import check_pod_name
-from mason.core.project import load_project
-from mason.providers import get_provider, provider_class
+from mason.core.project import PodDefaults, load_project
+from mason.providers import check_options, get_provider, provider_class
 from mason.providers.base import Host, Provider
 
 
@@ -24,11 +24,21 @@ def provider_options(
     return options
 
 
+def provider_source(defaults: PodDefaults, named: str | None) -> str:
+    """Where a pod's provider name came from, for errors: ``--provider`` or its mason.yml field."""
+    if named:
+        return "--provider"
+    return f"{defaults.where}.provider" if defaults.where else ""
+
+
 def provider_for(project_dir: Path, pod: str, provider_name: str | None = None) -> Provider:
     """The provider of ``pod``: explicit name, else mason.yml, else the local engine."""
     defaults = load_project(project_dir).pod(pod)
     name = provider_name or defaults.provider
-    provider = get_provider(name, provider_options(project_dir, name, defaults.options))
+    provider_class(name, where=provider_source(defaults, provider_name))
+    provider = get_provider(
+        name, provider_options(project_dir, name, defaults.options), where=defaults.where
+    )
     provider.check()
     return provider
 
@@ -66,7 +76,8 @@ def inventory_of(project_dir: Path, pods: Sequence[str]) -> dict[str, Any]:
     options: dict[str, dict[str, Any]] = {}
     for pod in pods:
         defaults = project.pod(pod)
-        options.setdefault(
-            defaults.provider, provider_options(project_dir, defaults.provider, defaults.options)
-        )
+        provider_class(defaults.provider, where=provider_source(defaults, None))
+        pod_options = provider_options(project_dir, defaults.provider, defaults.options)
+        check_options(defaults.provider, pod_options, where=defaults.where)
+        options.setdefault(defaults.provider, pod_options)
     return {"providers": list(options), "provider_options": {k: v for k, v in options.items() if v}}

@@ -19,7 +19,14 @@ from typing import Any
 from mason.core.errors import HostsUnreachable, InvalidInput, MasonError, NotFound
 from mason.core.names import check_name, check_pod_name
 from mason.core.project import load_project, parse_memory
-from mason.operations.lookup import provider_options
+from mason.core.validate import (
+    MAX_HOSTS,
+    check_cloud_flags,
+    check_count,
+    check_seconds,
+    parse_cores,
+)
+from mason.operations.lookup import provider_options, provider_source
 from mason.operations.runs import run
 from mason.operations.session import Session
 from mason.providers import get_provider, provider_class
@@ -82,10 +89,12 @@ def resolve(project_dir: Path, request: PodRequest) -> tuple[Provider, PodSpec, 
     check_pod_name(request.name)
     defaults = load_project(project_dir).pod(request.name)
     provider_name = request.provider or defaults.provider
-    if request.hosts is not None and request.hosts < 1:
-        raise InvalidInput(f"--hosts: must be >= 1, got {request.hosts}")
-    if request.cpu is not None and request.cpu <= 0:
-        raise InvalidInput(f"--cpu: must be > 0, got {request.cpu:g}")
+    if request.hosts is not None:
+        check_count(request.hosts, "--hosts", low=1, high=MAX_HOSTS)
+    if request.cpu is not None:
+        parse_cores(request.cpu, "--cpu")
+    check_seconds(request.ssh_timeout, "--ssh-timeout")
+    check_cloud_flags(request.options, CLOUD_FLAGS)
     zones = (
         tuple(check_name("zone", z, where="--zones") for z in request.zones)
         if request.zones
@@ -96,7 +105,8 @@ def resolve(project_dir: Path, request: PodRequest) -> tuple[Provider, PodSpec, 
     )
     if request.environment:
         check_name("environment", request.environment, where="--env")
-    accepted = provider_class(provider_name).option_keys
+    named_by = provider_source(defaults, request.provider)
+    accepted = provider_class(provider_name, where=named_by).option_keys
     for key, value in request.options.items():
         if value and key not in accepted:
             raise InvalidInput(
@@ -104,7 +114,7 @@ def resolve(project_dir: Path, request: PodRequest) -> tuple[Provider, PodSpec, 
             )
     options = {**defaults.options, **{k: v for k, v in request.options.items() if v}}
     options = provider_options(project_dir, provider_name, options)
-    provider = get_provider(provider_name, options)
+    provider = get_provider(provider_name, options, where=defaults.where)
     provider.check()
     existing = provider.list_hosts(request.name)
     environment = (
@@ -228,13 +238,17 @@ def list_pods(
     only one asked.
     """
     project = load_project(session.project_dir)
+    asked = bool(providers)
     if not providers:
         providers = list(dict.fromkeys(["docker", *(p.provider for p in project.pods.values())]))
     rows = []
     for name in providers:
         # settings (region, endpoint) of the first pod mason.yml puts on this provider
-        pod_options = next((p.options for p in project.pods.values() if p.provider == name), {})
-        provider = get_provider(name, provider_options(session.project_dir, name, pod_options))
+        first = next((p for p in project.pods.values() if p.provider == name), None)
+        where = first.where if first else ""
+        provider_class(name, where="--provider" if asked else f"{where}.provider" if where else "")
+        options = provider_options(session.project_dir, name, first.options if first else {})
+        provider = get_provider(name, options, where=where)
         try:
             provider.check()
         except MasonError:

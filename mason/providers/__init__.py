@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
-from mason.core.errors import InvalidInput
+from mason.core.errors import InvalidInput, key_path, unknown_field
 from mason.providers.base import Provider
 
 BUILTIN = {
@@ -30,13 +30,34 @@ def known() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def provider_class(name: str) -> type[Provider]:
+def provider_class(name: str, *, where: str = "") -> type[Provider]:
+    """The class of provider ``name``; ``where`` names the option or the mason.yml field
+    the name came from, for the error."""
     table = known()
     if name not in table:
-        raise InvalidInput(f"unknown provider {name!r} (known: {', '.join(table)})")
+        prefix = f"{where}: " if where else ""
+        raise InvalidInput(f"{prefix}unknown provider {name!r} (known: {', '.join(table)})")
     module, _, attr = table[name].partition(":")
     return getattr(importlib.import_module(module), attr)
 
 
-def get_provider(name: str, options: Mapping[str, Any] | None = None) -> Provider:
+def check_options(name: str, options: Mapping[str, Any] | None, *, where: str = "") -> None:
+    """Refuse an unknown provider, or an option it does not take, naming ``where`` (the
+    mason.yml entry, ``mason.yml: pods.demo``) and its ``provider``/``options`` field."""
+    cls = provider_class(name, where=f"{where}.provider" if where else "")
+    for key in options or {}:
+        if key not in cls.option_keys:
+            raise unknown_field(
+                key_path(f"{where}.options" if where else f"{name} options", key),
+                key,
+                cls.option_keys,
+                none=f"provider {name!r} takes no options",
+            )
+
+
+def get_provider(
+    name: str, options: Mapping[str, Any] | None = None, *, where: str = ""
+) -> Provider:
+    """Provider ``name`` with ``options``; ``where`` as for :func:`check_options`."""
+    check_options(name, options, where=where)
     return provider_class(name)(options)

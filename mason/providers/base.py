@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mason.core.errors import InvalidInput, unknown_field
+from mason.core.errors import InvalidInput, key_path, unknown_field
 
 ROLE_MANAGER = "manager"
 ROLE_WORKER = "worker"
@@ -141,7 +141,12 @@ class Provider(abc.ABC):
         self.options = dict(options or {})
         for key in self.options:
             if key not in self.option_keys:
-                raise unknown_field(f"{self.name} options", str(key), self.option_keys)
+                raise unknown_field(
+                    key_path(f"{self.name} options", key),
+                    key,
+                    self.option_keys,
+                    none="this provider takes no options",
+                )
 
     @abc.abstractmethod
     def check(self) -> None:

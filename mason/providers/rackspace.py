@@ -34,7 +34,14 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from mason.core.errors import EnvironmentProblem, InvalidInput, NotFound, ProviderError
+from mason.core.errors import (
+    EnvironmentProblem,
+    InvalidInput,
+    NotFound,
+    ProviderError,
+    describe,
+)
+from mason.core.validate import check_url
 from mason.providers.aws import user_data
 from mason.providers.base import (
     CreateResult,
@@ -93,10 +100,14 @@ class RackspaceProvider(Provider):
         super().__init__(options)  # rejects unknown option keys
         for key in OPTION_KEYS:
             value = self.options.get(key)
-            if value is not None and (not isinstance(value, str) or not value.strip()):
+            if value is not None and (
+                not isinstance(value, str) or not value.strip() or not value.isprintable()
+            ):
                 raise InvalidInput(
-                    f"rackspace options.{key}: expected a non-empty string, got {value!r}"
+                    f"rackspace options.{key}: expected a non-empty string, got {describe(value)}"
                 )
+        if self.options.get("identity_url") is not None:
+            check_url(self.options["identity_url"], "rackspace options.identity_url")
         if self.options.get("address", "public") not in ("public", "private"):
             raise InvalidInput(
                 "rackspace options.address: expected 'public' or 'private', "
@@ -113,15 +124,19 @@ class RackspaceProvider(Provider):
                 "rackspace region: none given (set --region, options.region in mason.yml "
                 "or RAX_REGION; e.g. DFW, ORD, IAD, LON)"
             )
-        return str(region).upper()
+        if not isinstance(region, str) or not region.isalnum():
+            raise InvalidInput(
+                f"rackspace region: expected a region code such as DFW, got {describe(region)}"
+            )
+        return region.upper()
 
     @property
     def identity_url(self) -> str:
-        return str(
-            self.options.get("identity_url")
-            or os.environ.get("RAX_IDENTITY_URL")
-            or DEFAULT_IDENTITY_URL
-        )
+        if self.options.get("identity_url"):
+            return str(self.options["identity_url"])
+        if os.environ.get("RAX_IDENTITY_URL"):
+            return check_url(os.environ["RAX_IDENTITY_URL"], "RAX_IDENTITY_URL")
+        return DEFAULT_IDENTITY_URL
 
     @property
     def conn(self) -> Any:

@@ -30,12 +30,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mason.core.errors import InvalidInput, NotFound
+from mason.core.errors import InvalidInput, NotFound, describe, key_path, unknown_field
+from mason.core.fields import scalar_text
+from mason.core.names import check_name, is_login_name
 from mason.core.project import PROJECT_FILE, PodDefaults, load_project, parse_memory
+from mason.core.validate import MAX_HOSTS, parse_cores, parse_port
 from mason.providers.base import (
+    ADMIN_USER,
     DEFAULT_ENVIRONMENT,
     DEFAULT_ZONES,
     ROLE_MANAGER,
@@ -50,75 +55,95 @@ from mason.providers.base import (
     _quiet,
 )
 
-DEFAULT_USER = "mason"
+DEFAULT_USER = ADMIN_USER
 HOST_KEYS = ("address", "port", "user", "zone", "role", "labels", "cpu", "memory", "name")
 OPTION_KEYS = ("hosts", "project_dir")
 
 
-def parse_hosts(pod: str, raw: Any, where: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Machine:
+    """One entry of ``options.hosts``, checked; None means "the pod's value"."""
+
+    address: str
+    port: int = 22
+    user: str = DEFAULT_USER
+    zone: str | None = None
+    role: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    cpu: float | None = None
+    memory: int | None = None
+
+
+def _machine(item: Any, at: str) -> Machine:
+    if isinstance(item, str):
+        item = {"address": item}
+    if not isinstance(item, dict):
+        raise InvalidInput(
+            f"{at}: expected a mapping such as {{address: 192.0.2.10}}, got {describe(item)}"
+        )
+    for key in item:
+        if key not in HOST_KEYS:
+            raise unknown_field(key_path(at, key), key, HOST_KEYS)
+    address = item.get("address")
+    if not isinstance(address, str) or not address.strip() or not address.strip().isprintable():
+        raise InvalidInput(
+            f"{at}.address: expected a host name or IP address, got {describe(address)}"
+        )
+    try:
+        port = parse_port(item.get("port", 22))
+    except InvalidInput:
+        raise InvalidInput(
+            f"{at}.port: expected a TCP port 1-65535, got {describe(item.get('port'))}"
+        ) from None
+    user = item.get("user", DEFAULT_USER)
+    if not isinstance(user, str) or not is_login_name(user):
+        raise InvalidInput(f"{at}.user: expected a login name, got {describe(user)}")
+    role = item.get("role")
+    if role is not None and role not in (ROLE_MANAGER, ROLE_WORKER):
+        raise InvalidInput(f"{at}.role: expected 'manager' or 'worker', got {describe(role)}")
+    labels = item.get("labels") or {}
+    if not isinstance(labels, dict):
+        raise InvalidInput(f"{at}.labels: expected a mapping of label to value")
+    texts = {str(k): scalar_text(v) for k, v in labels.items()}
+    bad = next((k for k, v in texts.items() if v is None), None)
+    if bad is not None:
+        raise InvalidInput(f"{key_path(f'{at}.labels', bad)}: expected a scalar")
+    zone = item.get("zone")
+    return Machine(
+        address=address.strip(),
+        port=port,
+        user=user,
+        zone=check_name("zone", zone, where=f"{at}.zone") if zone is not None else None,
+        role=role,
+        labels=texts,
+        cpu=parse_cores(item["cpu"], f"{at}.cpu") if item.get("cpu") is not None else None,
+        memory=(
+            parse_memory(item["memory"], f"{at}.memory") if item.get("memory") is not None else None
+        ),
+    )
+
+
+def parse_hosts(pod: str, raw: Any, where: str) -> list[Machine]:
     """Validate ``options.hosts``; every error names the entry and the field."""
     if not isinstance(raw, list) or not raw:
         raise InvalidInput(
             f"{where}: expected a non-empty list of hosts, each with at least an address"
         )
-    entries = []
+    if len(raw) > MAX_HOSTS:
+        raise InvalidInput(f"{where}: at most {MAX_HOSTS} hosts in one pod, got {len(raw)}")
+    machines: list[Machine] = []
     seen: dict[tuple[str, int], int] = {}
     for i, item in enumerate(raw):
-        at = f"{where}[{i}]"
-        if isinstance(item, str):
-            item = {"address": item}
-        if not isinstance(item, dict):
-            raise InvalidInput(f"{at}: expected a mapping such as {{address: 192.0.2.10}}")
-        for key in item:
-            if key not in HOST_KEYS:
-                raise InvalidInput(
-                    f"{at}.{key}: unknown field (expected one of: {', '.join(HOST_KEYS)})"
-                )
-        address = item.get("address")
-        if not isinstance(address, str) or not address.strip():
-            raise InvalidInput(f"{at}.address: expected a host name or IP address")
-        port = item.get("port", 22)
-        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
-            raise InvalidInput(f"{at}.port: expected a TCP port 1-65535, got {port!r}")
-        if (address, port) in seen:
+        machine = _machine(item, f"{where}[{i}]")
+        at = (machine.address, machine.port)
+        if at in seen:
             raise InvalidInput(
-                f"{at}: {address}:{port} is already listed as host {seen[(address, port)] + 1}"
+                f"{where}[{i}]: {machine.address}:{machine.port} is already listed as host "
+                f"{seen[at] + 1}"
             )
-        seen[(address, port)] = i
-        user = item.get("user", DEFAULT_USER)
-        if not isinstance(user, str) or not user:
-            raise InvalidInput(f"{at}.user: expected a login name, got {user!r}")
-        role = item.get("role")
-        if role is not None and role not in (ROLE_MANAGER, ROLE_WORKER):
-            raise InvalidInput(f"{at}.role: expected 'manager' or 'worker', got {role!r}")
-        labels = item.get("labels") or {}
-        if not isinstance(labels, dict):
-            raise InvalidInput(f"{at}.labels: expected a mapping of label to value")
-        entry = {
-            "address": address.strip(),
-            "port": port,
-            "user": user,
-            "zone": item.get("zone"),
-            "role": role,
-            "labels": {str(k): str(v) for k, v in labels.items()},
-            "cpu": None,
-            "memory": None,
-        }
-        if item.get("zone") is not None:
-            from mason.core.names import check_name
-
-            entry["zone"] = check_name("zone", str(item["zone"]), where=f"{at}.zone")
-        if item.get("cpu") is not None:
-            try:
-                entry["cpu"] = float(item["cpu"])
-            except (TypeError, ValueError):
-                entry["cpu"] = -1.0
-            if entry["cpu"] <= 0:
-                raise InvalidInput(f"{at}.cpu: expected a number of cores > 0")
-        if item.get("memory") is not None:
-            entry["memory"] = parse_memory(item["memory"], f"{at}.memory")
-        entries.append(entry)
-    return entries
+        seen[at] = i
+        machines.append(machine)
+    return machines
 
 
 def hosts_of(
@@ -129,7 +154,7 @@ def hosts_of(
     labels: Mapping[str, str],
     cpu: float,
     memory: int,
-    entries: list[dict[str, Any]],
+    entries: list[Machine],
 ) -> list[Host]:
     """The pod's hosts, straight from its definition."""
     spec = PodSpec(name=pod, zones=zones)
@@ -141,18 +166,18 @@ def hosts_of(
                 pod=pod,
                 provider="static",
                 environment=environment,
-                zone=entry["zone"] or spec.zone_of(index),
-                role=entry["role"] or spec.role_of(index),
+                zone=entry.zone or spec.zone_of(index),
+                role=entry.role or spec.role_of(index),
                 index=index,
-                address=entry["address"],
-                ssh_port=entry["port"],
-                ssh_user=entry["user"],
-                cpu=entry["cpu"] or cpu,
-                memory=entry["memory"] or memory,
-                labels={**labels, **entry["labels"]},
+                address=entry.address,
+                ssh_port=entry.port,
+                ssh_user=entry.user,
+                cpu=entry.cpu or cpu,
+                memory=entry.memory or memory,
+                labels={**labels, **entry.labels},
                 state="adopted",
-                id=f"{entry['address']}:{entry['port']}",
-                private_address=entry["address"],
+                id=f"{entry.address}:{entry.port}",
+                private_address=entry.address,
             )
         )
     return hosts
@@ -163,6 +188,17 @@ class StaticProvider(Provider):
 
     name = "static"
     option_keys = OPTION_KEYS
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        project_dir = self.options.get("project_dir")
+        if project_dir is not None and (not isinstance(project_dir, str) or not project_dir):
+            raise InvalidInput(
+                f"static options.project_dir: expected a directory, got {describe(project_dir)}"
+            )
+
+    def _where(self, pod: str) -> str:
+        return f"{self.project_dir / PROJECT_FILE}: pods.{pod}.options.hosts"
 
     @property
     def project_dir(self) -> Path:
@@ -178,7 +214,7 @@ class StaticProvider(Provider):
         return {n: p for n, p in project.pods.items() if p.provider == self.name}
 
     def _hosts_of_pod(self, pod: PodDefaults, project_env: str) -> list[Host]:
-        where = f"{self.project_dir / PROJECT_FILE}: pods.{pod.name}.options.hosts"
+        where = self._where(pod.name)
         return hosts_of(
             pod.name,
             environment=pod.environment or project_env or DEFAULT_ENVIRONMENT,
@@ -203,7 +239,7 @@ class StaticProvider(Provider):
     def create_hosts(
         self, spec: PodSpec, key: KeyPair, progress: Progress = _quiet
     ) -> CreateResult:
-        where = f"pods.{spec.name}.options.hosts (mason.yml)"
+        where = self._where(spec.name)
         if "hosts" not in spec.options:
             raise InvalidInput(
                 f"{where}: a static pod lists its machines in mason.yml, e.g. "

@@ -46,7 +46,7 @@ def test_help_lists_command_groups(cli):
     [
         (["pod", "create", "Bad_Name"], 3, "invalid pod name 'Bad_Name'"),
         (["pod", "create", "ok", "--hosts", "0"], 3, "--hosts: must be >= 1, got 0"),
-        (["pod", "create", "ok", "--cpu", "0"], 3, "--cpu: must be > 0"),
+        (["pod", "create", "ok", "--cpu", "0"], 3, "--cpu: expected a number of cores > 0"),
         (["pod", "create", "ok", "--provider", "nimbus"], 3, "unknown provider 'nimbus' (known: "),
         (["pod", "create", "ok", "--zones", ","], 3, "--zones: expected a comma-separated list"),
         (
@@ -89,7 +89,7 @@ def test_invalid_project_file_names_file_and_field(cli, tmp_path, monkeypatch):
     result = cli("pod", "create", "demo")
     assert result.exit_code == 3
     assert one_error_line(result) == (
-        f"mason: error: {tmp_path / 'mason.yml'}: pods.demo.hostz: unknown field 'hostz' "
+        f"mason: error: {tmp_path / 'mason.yml'}: pods.demo.hostz: unknown key "
         "(did you mean 'hosts'?)"
     )
 

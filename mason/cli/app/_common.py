@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 
 from mason.cli._context import Ctx
+from mason.core import files
 from mason.core.catalog import CatalogEntry, list_entries, search_path, templates
 from mason.core.errors import NotFound
 from mason.core.manifest import App, load_manifest
+from mason.core.names import check_name
 
 CATALOG_ENV = "MASON_CATALOG_PATH"
 
@@ -35,12 +37,13 @@ def app_file(ctx: Ctx, name_or_path: str) -> Path:
     """``shop`` -> ``<project>/apps/shop.yml``; an existing file path is taken as is."""
     given = Path(name_or_path)
     if given.suffix in (".yml", ".yaml") or os.sep in name_or_path:
-        if given.is_file():
+        if files.exists(given):  # a directory or a bad symlink: the reader says which
             return given
         raise NotFound(f"no such file: {name_or_path}")
+    check_name("app", name_or_path)
     for suffix in (".yml", ".yaml"):
         candidate = ctx.project_dir / "apps" / f"{name_or_path}{suffix}"
-        if candidate.is_file():
+        if files.exists(candidate):
             return candidate
     raise NotFound(
         f"no app {name_or_path!r}: apps/{name_or_path}.yml not found in {ctx.project_dir}"

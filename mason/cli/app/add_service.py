@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import click
-import yaml
 
 from mason.cli._context import Ctx, pass_ctx
 from mason.cli.app._common import catalog_entries, display
+from mason.core import documents, files
 from mason.core.catalog import templates
-from mason.core.errors import InvalidInput, NotFound
-from mason.core.manifest import add_service_text, parse_manifest, read_yaml
+from mason.core.errors import NotFound
+from mason.core.manifest import add_service_text, parse_manifest
 from mason.core.names import check_name
+from mason.core.validate import MAX_REPLICAS
 
 
 @click.command("add-service")
 @click.argument("app_name", metavar="APP")
 @click.argument("service")
 @click.option("--catalog", "entry", required=True, metavar="NAME", help="Catalog entry to use.")
-@click.option("--replicas", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--replicas",
+    type=click.IntRange(min=1, max=MAX_REPLICAS),
+    default=1,
+    show_default=True,
+    help="Containers of the service.",
+)
 @pass_ctx
 def add_service(ctx: Ctx, app_name: str, service: str, entry: str, replicas: int) -> None:
     """Add SERVICE, built from a catalog entry, to apps/APP.yml (created if missing).
@@ -37,23 +44,26 @@ def add_service(ctx: Ctx, app_name: str, service: str, entry: str, replicas: int
     entries = catalog_entries(ctx)
     if entry not in entries:
         raise NotFound(f"no catalog entry {entry!r}", hint=f"known: {', '.join(entries)}")
-    path = ctx.project_dir / "apps" / f"{app_name}.yml"
+    apps = ctx.project_dir / "apps"
+    path = next(
+        (p for p in (apps / f"{app_name}.yml", apps / f"{app_name}.yaml") if files.exists(p)),
+        apps / f"{app_name}.yml",
+    )
     source = display(path, ctx.project_dir)
-    text = path.read_text(encoding="utf-8") if path.exists() else None
-    data = read_yaml(path, source) if text is not None else None
-    services = data.get("services") if isinstance(data, dict) else None
-    if isinstance(services, dict) and service in services:
-        raise InvalidInput(f"{source}: services.{service}: already defined")
-    new_text = add_service_text(text, app_name, service, {"catalog": entry, "replicas": replicas})
+    files.check_output_path(path)
+    text = files.read_text(path, source=source) if files.exists(path, source=source) else None
+    # refuses a file that is not a manifest (a YAML list, say) rather than rewriting it
+    new_text = add_service_text(
+        text, app_name, service, {"catalog": entry, "replicas": replicas}, source=source
+    )
     parse_manifest(
-        yaml.safe_load(new_text),
+        documents.parse_yaml(new_text, source),
         source,
         default_name=app_name,
         catalog=templates(entries),
         addons=list(entries),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new_text, encoding="utf-8")
+    files.write_text(path, new_text)
     if ctx.json:
         ctx.emit_json({"file": source, "app": app_name, "service": service, "catalog": entry})
     else:

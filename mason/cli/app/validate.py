@@ -9,6 +9,7 @@ import click
 from mason.cli._context import Ctx, pass_ctx
 from mason.cli.app._common import catalog_entries, display
 from mason.core.catalog import templates
+from mason.core.errors import MasonError, NotFound
 from mason.core.manifest import ManifestError, load_manifest
 
 
@@ -19,7 +20,7 @@ def validate(ctx: Ctx, files: tuple[Path, ...]) -> None:
     """Check app manifests: keys, names, units, links, catalog entries and addons.
 
     Prints every problem of every file, one line each (file: path: what was
-    expected), and exits 3 if there is any.
+    expected), and exits 3 if there is any (4 when the only problem is missing files).
 
     \b
     Examples:
@@ -28,14 +29,16 @@ def validate(ctx: Ctx, files: tuple[Path, ...]) -> None:
     """
     entries = catalog_entries(ctx)
     catalog, addons = templates(entries), list(entries)
-    results, errors = [], []
+    results, errors, missing = [], [], 0
     for path in files:
         source = display(path, ctx.project_dir) if path.is_absolute() else str(path)
         try:
             app = load_manifest(path, source=source, catalog=catalog, addons=addons)
-        except ManifestError as exc:
-            errors += exc.lines
-            results.append({"file": source, "valid": False, "errors": exc.lines})
+        except MasonError as exc:
+            lines = list(getattr(exc, "lines", [str(exc)]))
+            missing += isinstance(exc, NotFound)
+            errors += lines
+            results.append({"file": source, "valid": False, "errors": lines})
             continue
         replicas = sum(s.replicas for s in app.services.values())
         results.append(
@@ -57,5 +60,7 @@ def validate(ctx: Ctx, files: tuple[Path, ...]) -> None:
                     f"{r['file']}: ok (app {r['app']}: {r['services']} services, "
                     f"{r['replicas']} replicas)"
                 )
+    if errors and missing == len([r for r in results if not r["valid"]]):
+        raise NotFound("\n".join(errors))  # only missing files: exit 4, as for one
     if errors:
         raise ManifestError(errors)

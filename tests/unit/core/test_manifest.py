@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from mason.core.errors import InvalidInput
 from mason.core.manifest import (
     DEFAULT_CPU,
     ManifestError,
@@ -114,7 +115,7 @@ def test_every_error_is_reported_at_once():
         "lower-case letters, digits and '-', starting with a letter and not ending with '-'",
         "apps/shop.yml: services.nosrc: needs exactly one of image, catalog, build (got none)",
         "apps/shop.yml: services.web.links[0]: no service 'db' in this app "
-        "(services: web, bad_name, nosrc)",
+        "(expected one of: web, bad_name, nosrc)",
         "apps/shop.yml: services.web.links[1]: a service cannot link to itself",
     ]
 
@@ -177,7 +178,7 @@ def test_not_a_mapping_and_no_services():
 def test_load_manifest_reports_yaml_syntax(tmp_path: Path):
     path = tmp_path / "shop.yml"
     path.write_text("services:\n  web: [\n")
-    with pytest.raises(ManifestError) as exc:
+    with pytest.raises(InvalidInput) as exc:
         load_manifest(path, source="apps/shop.yml")
     assert str(exc.value).startswith("apps/shop.yml: line 3, column 1: invalid YAML:")
 

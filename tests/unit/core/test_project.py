@@ -37,17 +37,17 @@ def test_reads_pod_defaults(tmp_path):
     [
         (
             "pods:\n  local:\n    host: 3\n",
-            "pods.local.host: unknown field 'host' (did you mean 'hosts'?)",
+            "pods.local.host: unknown key (did you mean 'hosts'?)",
         ),
-        ("pods:\n  local:\n    hosts: 0\n", "pods.local.hosts: must be an integer >= 1, got 0"),
+        ("pods:\n  local:\n    hosts: 0\n", "pods.local.hosts: must be >= 1, got 0"),
         (
             "pods:\n  local:\n    memory: lots\n",
             "pods.local.memory: expected memory like '256Mi' or '1Gi'",
         ),
         ("pods:\n  Local: {}\n", "invalid pod name 'Local'"),
         ("pods:\n  local:\n    zones: []\n", "pods.local.zones: expected a non-empty list"),
-        ("pod: {}\n", "unknown field 'pod' (did you mean 'pods'?)"),
-        ("pods: [\n", "not valid YAML"),
+        ("pod: {}\n", "pod: unknown key (did you mean 'pods'?)"),
+        ("pods: [\n", "line 2, column 1: invalid YAML"),
     ],
 )
 def test_errors_name_file_field_and_expectation(tmp_path, text, message):

@@ -6,6 +6,8 @@ from hypothesis import strategies as st
 
 from mason.core.errors import InvalidInput
 from mason.core.units import (
+    MAX_MEMORY,
+    MAX_MILLICORES,
     format_cpu,
     format_memory,
     parse_cpu,
@@ -70,12 +72,12 @@ def test_parse_duration():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(min_value=0, max_value=10**6))
+@given(st.integers(min_value=0, max_value=MAX_MILLICORES))
 def test_cpu_round_trip(millicores):
     assert parse_cpu(format_cpu(millicores)) == millicores
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(min_value=0, max_value=2**50))
+@given(st.integers(min_value=0, max_value=MAX_MEMORY))
 def test_memory_round_trip(nbytes):
     assert parse_memory(format_memory(nbytes)) == nbytes
