@@ -82,7 +82,8 @@ class _Loader(yaml.SafeLoader):
             return super().construct_object(node, deep=deep)
         except yaml.YAMLError:
             raise
-        except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+        # PyYAML's constructors crash on some tagged values (!!timestamp x: AttributeError)
+        except (ValueError, TypeError, ArithmeticError, AttributeError, LookupError) as exc:
             raise ConstructorError(
                 None, None, f"cannot read this value: {exc}", node.start_mark
             ) from None
@@ -167,8 +168,9 @@ def _children(node: Node) -> list[Node]:
 
 def parse_yaml(text: str, source: str) -> Any:
     """One YAML document from ``text``; every problem is a :class:`DocumentError`."""
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # the reader refuses characters YAML does not allow here
         node = loader.get_single_node()
         if node is None:
             return None
@@ -178,18 +180,25 @@ def parse_yaml(text: str, source: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and problem.startswith("but "):  # "expected a single document, but..."
+            problem = f"{exc.context}, {problem}"
         raise DocumentError(
             source,
             f"invalid YAML: {problem}",
             mark.line + 1 if mark else None,
             mark.column + 1 if mark else None,
         ) from None
-    except yaml.YAMLError as exc:  # ReaderError (a character YAML does not allow), ...
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else None
+        problem = f"invalid YAML: character #x{exc.character:04x} is not allowed in YAML"
+        raise DocumentError(source, problem, line) from None
+    except yaml.YAMLError as exc:
         raise DocumentError(source, f"invalid YAML: {exc}") from None
     except RecursionError:  # pragma: no cover - MAX_DEPTH keeps far below the limit
         raise DocumentError(source, f"nested more than {MAX_DEPTH} levels deep") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def parse_json(text: str, source: str) -> Any:

@@ -189,6 +189,8 @@ def write_text(path: Path, text: str, *, mode: int | None = None) -> None:
             os.unlink(tmp)
         if isinstance(exc, OSError):
             raise EnvironmentProblem(f"cannot write {path}: {exc.strerror or exc}") from None
+        if isinstance(exc, UnicodeError):
+            raise InvalidInput(f"cannot write {path}: the text is not UTF-8 ({exc})") from None
         raise
 
 

@@ -85,7 +85,7 @@ def check_url(value: object, where: str, *, schemes: tuple[str, ...] = ("http", 
     expected = f"expected a URL such as {schemes[-1]}://host:port"
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{_prefix(where)}{expected}, got {describe(value)}")
-    text = value.strip()
+    text = value
     try:
         parts = urlsplit(text)
         port = parts.port  # raises ValueError when not a number 0-65535

@@ -241,14 +241,16 @@ def list_pods(
     asked = bool(providers)
     if not providers:
         providers = list(dict.fromkeys(["docker", *(p.provider for p in project.pods.values())]))
-    rows = []
+    made = []  # every provider made (input checked) before any is asked anything
     for name in providers:
         # settings (region, endpoint) of the first pod mason.yml puts on this provider
         first = next((p for p in project.pods.values() if p.provider == name), None)
         where = first.where if first else ""
         provider_class(name, where="--provider" if asked else f"{where}.provider" if where else "")
         options = provider_options(session.project_dir, name, first.options if first else {})
-        provider = get_provider(name, options, where=where)
+        made.append(get_provider(name, options, where=where))
+    rows = []
+    for name, provider in zip(providers, made, strict=True):
         try:
             provider.check()
         except MasonError:

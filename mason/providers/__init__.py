@@ -58,6 +58,16 @@ def check_options(name: str, options: Mapping[str, Any] | None, *, where: str = 
 def get_provider(
     name: str, options: Mapping[str, Any] | None = None, *, where: str = ""
 ) -> Provider:
-    """Provider ``name`` with ``options``; ``where`` as for :func:`check_options`."""
+    """Provider ``name`` with ``options``; ``where`` as for :func:`check_options`.
+
+    Providers name their options ``<name> options.<key>`` in errors; with ``where`` that
+    becomes the file and field the options were written in.
+    """
     check_options(name, options, where=where)
-    return provider_class(name)(options)
+    try:
+        return provider_class(name)(options)
+    except InvalidInput as exc:
+        own = f"{name} options"
+        if not where or not exc.message.startswith(own):
+            raise
+        raise InvalidInput(f"{where}.options{exc.message[len(own) :]}", hint=exc.hint) from None

@@ -2,46 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import click
-import yaml
 
 from mason.cli._context import Ctx, pass_ctx
 from mason.cli.harden._report import print_report
 from mason.cli.pod._common import provider_option
 from mason.core.controls import render_json, render_junit
-from mason.core.errors import InvalidInput, NotFound
+from mason.core.extravars import parse_extra_vars
+from mason.core.files import check_output_path, write_text
 from mason.operations.harden import harden
-
-
-def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
-    """-e KEY=VALUE, -e '{"json": ...}' / YAML mapping, or -e @file.yml, as ansible-playbook."""
-    out: dict[str, Any] = {}
-    for value in values:
-        if value.startswith("@"):
-            path = Path(value[1:])
-            if not path.is_file():
-                raise NotFound(f"--extra-vars: {path} does not exist")
-            data = yaml.safe_load(path.read_text())
-        elif value.lstrip().startswith("{"):
-            try:
-                data = yaml.safe_load(value)
-            except yaml.YAMLError as exc:
-                raise InvalidInput(f"--extra-vars: not valid JSON/YAML: {exc}") from None
-        else:
-            key, sep, raw = value.partition("=")
-            if not sep or not key:
-                raise InvalidInput(
-                    f"--extra-vars: expected KEY=VALUE, @FILE or JSON, got {value!r}"
-                )
-            data = {key: yaml.safe_load(raw) if raw else ""}
-        if not isinstance(data, dict):
-            raise InvalidInput(f"--extra-vars: {value!r} is not a mapping")
-        out.update(data)
-    return out
 
 
 @click.command()
@@ -109,6 +80,10 @@ def run(
       mason harden demo --only ssh --limit h2
       mason harden demo --skip firewall -e firewall_pod_tcp_ports=[8443]
     """
+    # Every input, output paths included, is checked before any host is touched.
+    extravars = parse_extra_vars(extra_vars)
+    for _fmt, path in reports:
+        check_output_path(path, where="--report")
     outcome = harden(
         ctx.session(),
         pod,
@@ -117,7 +92,7 @@ def run(
         only=only,
         skip=skip,
         check=check,
-        extravars=parse_extra_vars(extra_vars),
+        extravars=extravars,
     )
     report = outcome.report
     for fmt, path in reports:
@@ -126,8 +101,7 @@ def run(
             if fmt == "json"
             else render_junit(report, name=f"mason harden {pod}")
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        write_text(path, text)
     if ctx.json:
         ctx.emit_json({"event": "harden_report", "pod": pod, **report.to_dict()})
     else:
