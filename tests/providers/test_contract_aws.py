@@ -284,7 +284,7 @@ def test_bad_input_is_one_clear_line(aws_cli, image, args, code, message) -> Non
         ),
         ({"admin_networks": ["10.0.0.0/33"]}, "aws options.admin_networks[0]: expected a CIDR"),
         ({"pod_ports": ["80-70"]}, "aws options.pod_ports[0]: expected a port or a range"),
-        ({"adress": "private"}, "aws options: unknown field 'adress' (did you mean 'address'?)"),
+        ({"adress": "private"}, "aws options.adress: unknown key (did you mean 'address'?)"),
         ({"cidr": "10.0.0.0/8"}, "aws options.cidr: expected an IPv4 block from /16 to /28"),
     ],
 )

@@ -136,7 +136,10 @@ def test_adopt_provision_rerun_inventory_forget(project, machines, tmp_path: Pat
         ([{"address": "a", "port": 70000}], "hosts[0].port: expected a TCP port 1-65535"),
         ([{"address": "a"}, "a"], "hosts[1]: a:22 is already listed as host 1"),
         ([{"address": "a", "role": "boss"}], "hosts[0].role: expected 'manager' or 'worker'"),
-        ([{"address": "a", "adress": "b"}], "hosts[0].adress: unknown field"),
+        (
+            [{"address": "a", "adress": "b"}],
+            "hosts[0].adress: unknown key (did you mean 'address'?)",
+        ),
     ],
 )
 def test_bad_definitions_name_the_entry(tmp_path: Path, hosts, message) -> None:
