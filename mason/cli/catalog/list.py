@@ -13,7 +13,14 @@ from mason.core.units import format_cpu, format_memory
 @click.command("list")
 @pass_ctx
 def list_entries(ctx: Ctx) -> None:
-    """List catalog entries: name, ports, resources, description."""
+    """List catalog entries: name, ports, resources, description.
+
+    \b
+    Examples:
+      mason catalog list
+      mason --json catalog list | jq '.[].name'
+      MASON_CATALOG_PATH=~/my-catalog mason catalog list
+    """
     entries = catalog_entries(ctx)
     rows = [
         {

@@ -14,7 +14,13 @@ from mason.core.catalog import get_entry
 @click.argument("name")
 @pass_ctx
 def show(ctx: Ctx, name: str) -> None:
-    """Show entry NAME: service template, addon environment variables, image recipe."""
+    """Show entry NAME: service template, addon environment variables, image recipe.
+
+    \b
+    Examples:
+      mason catalog show postgresql
+      mason --json catalog show redis | jq .addon.env
+    """
     entry = get_entry(catalog_dirs(ctx), name)
     if ctx.json:
         ctx.emit_json(
