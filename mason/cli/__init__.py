@@ -44,6 +44,8 @@ class MasonGroup(click.Group):
             _fail(str(exc), exc.exit_code, as_json and not _emitted(ctx))
         except click.UsageError as exc:
             _fail(exc.format_message(), ExitCode.USAGE, as_json, hint=_help_hint(exc))
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code, as_json and not _emitted(ctx))
         except KeyboardInterrupt:
             _fail("interrupted", ExitCode.INTERRUPTED, as_json and not _emitted(ctx))
         except (click.exceptions.Exit, click.Abort):
