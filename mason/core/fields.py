@@ -63,6 +63,20 @@ def check_mapping(errors: ErrorList, path: str, value: Any) -> dict[Any, Any] | 
     return None
 
 
+def check_record(
+    errors: ErrorList, path: str, value: Any, allowed: Sequence[str], required: str, hint: str = ""
+) -> dict[Any, Any] | None:
+    """A mapping of ``allowed`` keys that has ``required``; None (recorded) otherwise."""
+    data = check_mapping(errors, path, value)
+    if data is None:
+        return None
+    check_keys(errors, path, data, allowed)
+    if required not in data:
+        errors.add(f"{path}.{required}", f"required{hint}")
+        return None
+    return data
+
+
 def check_int(errors: ErrorList, path: str, value: Any, *, low: int, high: int) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         errors.add(path, f"expected an integer, got {describe(value)}")

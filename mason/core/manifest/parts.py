@@ -17,6 +17,7 @@ from mason.core.fields import (
     check_int,
     check_keys,
     check_mapping,
+    check_record,
     check_str_list,
 )
 from mason.core.manifest.model import (
@@ -74,12 +75,8 @@ def parse_port_item(errors: ErrorList, path: str, value: Any) -> Port | None:
         return Port(c) if c else None
     if isinstance(value, str):
         return _port_text(errors, path, value)
-    data = check_mapping(errors, path, value)
+    data = check_record(errors, path, value, PORT_KEYS, "container")
     if data is None:
-        return None
-    check_keys(errors, path, data, PORT_KEYS)
-    if "container" not in data:
-        errors.add(f"{path}.container", "required")
         return None
     c = port_number(errors, f"{path}.container", data["container"])
     has_public = data.get("public") is not None
@@ -152,12 +149,9 @@ def _absolute_path(value: Any) -> bool:
 
 
 def parse_healthcheck(errors: ErrorList, path: str, value: Any) -> Healthcheck | None:
-    data = check_mapping(errors, path, value)
+    hint = " (a command, e.g. [pg_isready, -q])"
+    data = check_record(errors, path, value, HEALTHCHECK_KEYS, "test", hint)
     if data is None:
-        return None
-    check_keys(errors, path, data, HEALTHCHECK_KEYS)
-    if "test" not in data:
-        errors.add(f"{path}.test", "required (a command, e.g. [pg_isready, -q])")
         return None
     test = check_str_list(errors, f"{path}.test", data["test"])
     durations = {}

@@ -7,7 +7,7 @@ links and HA, placement, availability) in a phase of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,6 @@ from mason.core.manifest.model import (
     STRATEGIES,
     Port,
     Service,
-    Volume,
 )
 from mason.core.manifest.parts import (
     check_build,
@@ -93,7 +92,7 @@ def parse_service(
     for key in env:
         if not is_variable_name(key):
             errors.add(key_path(f"{path}.env", key), "not a valid environment variable name")
-    volumes = _volumes(errors, path, data)
+    volumes = _each(errors, path, data, "volumes", parse_volume)
     healthcheck = (
         parse_healthcheck(errors, f"{path}.healthcheck", data["healthcheck"])
         if data.get("healthcheck") is not None
@@ -165,35 +164,25 @@ def _resources(errors: ErrorList, path: str, data: dict[Any, Any]) -> tuple[int,
     return cpu, memory
 
 
+def _each(
+    errors: ErrorList, path: str, data: dict[Any, Any], key: str, parse: Callable[..., Any]
+) -> list[Any]:
+    """The parts a list field holds (``ports``, ``volumes``), each parsed by ``parse``."""
+    if key not in data:
+        return []
+    if not isinstance(data[key], list):
+        errors.add(f"{path}.{key}", f"expected a list, got {type_name(data[key])}")
+        return []
+    parsed = (parse(errors, f"{path}.{key}[{i}]", item) for i, item in enumerate(data[key]))
+    return [part for part in parsed if part]
+
+
 def _ports(errors: ErrorList, path: str, data: dict[Any, Any]) -> list[Port]:
-    ports: list[Port] = []
-    if "ports" not in data:
-        return ports
-    if not isinstance(data["ports"], list):
-        errors.add(f"{path}.ports", f"expected a list, got {type_name(data['ports'])}")
-        return ports
-    for i, item in enumerate(data["ports"]):
-        port = parse_port_item(errors, f"{path}.ports[{i}]", item)
-        if port:
-            ports.append(port)
+    ports = _each(errors, path, data, "ports", parse_port_item)
     publics = [(p.public, p.protocol) for p in ports if p.public is not None]
     for public, _proto in sorted({x for x in publics if publics.count(x) > 1}):
         errors.add(f"{path}.ports", f"public port {public} given twice")
     return ports
-
-
-def _volumes(errors: ErrorList, path: str, data: dict[Any, Any]) -> list[Volume]:
-    volumes: list[Volume] = []
-    if "volumes" not in data:
-        return volumes
-    if not isinstance(data["volumes"], list):
-        errors.add(f"{path}.volumes", f"expected a list, got {type_name(data['volumes'])}")
-        return volumes
-    for i, item in enumerate(data["volumes"]):
-        volume = parse_volume(errors, f"{path}.volumes[{i}]", item)
-        if volume:
-            volumes.append(volume)
-    return volumes
 
 
 def _ha(errors: ErrorList, path: str, data: dict[Any, Any]) -> set[str]:

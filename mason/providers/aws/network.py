@@ -235,22 +235,8 @@ class Network:
     def remove(self, pod: str, progress: Progress) -> list[str]:
         """Security group, subnets, key pair, gateway and VPC of the pod (those mason tagged)."""
         ec2, client = self.ec2, self.ec2.client
-        removed = []
-        for group in ec2.find("describe_security_groups", "SecurityGroups", pod):
-            progress(f"removing security group {group['GroupName']}")
-            ec2.retry(
-                f"delete security group {group['GroupId']}",
-                client.delete_security_group,
-                GroupId=group["GroupId"],
-            )
-            removed.append(f"security group {group['GroupId']}")
-        for subnet in ec2.find("describe_subnets", "Subnets", pod):
-            ec2.retry(
-                f"delete subnet {subnet['SubnetId']}",
-                client.delete_subnet,
-                SubnetId=subnet["SubnetId"],
-            )
-            removed.append(f"subnet {subnet['SubnetId']}")
+        removed = self._delete_each(pod, "SecurityGroups", "GroupId", "security group", progress)
+        removed += self._delete_each(pod, "Subnets", "SubnetId", "subnet", None)
         for pair in ec2.find("describe_key_pairs", "KeyPairs", pod):
             with ec2.errors(f"delete key pair {pair['KeyName']}"):
                 client.delete_key_pair(KeyName=pair["KeyName"])
@@ -265,10 +251,22 @@ class Network:
                 client.delete_internet_gateway(InternetGatewayId=gateway_id)
             removed.append(f"internet gateway {gateway_id}")
         # Only a VPC tagged for this pod is mason's; a given vpc_id is never tagged.
-        for vpc in ec2.find("describe_vpcs", "Vpcs", pod):
-            progress(f"removing VPC {vpc['VpcId']}")
-            ec2.retry(f"delete VPC {vpc['VpcId']}", client.delete_vpc, VpcId=vpc["VpcId"])
-            removed.append(f"vpc {vpc['VpcId']}")
+        return removed + self._delete_each(pod, "Vpcs", "VpcId", "vpc", progress)
+
+    def _delete_each(
+        self, pod: str, key: str, id_key: str, what: str, progress: Progress | None
+    ) -> list[str]:
+        """Delete every resource of one kind tagged for ``pod`` (``Subnets``: describe_subnets,
+        delete_subnet), retrying while AWS still holds their network interfaces."""
+        kind = {"SecurityGroups": "security_group", "Subnets": "subnet", "Vpcs": "vpc"}[key]
+        removed = []
+        for resource in self.ec2.find(f"describe_{kind}s", key, pod):
+            ident = resource[id_key]
+            if progress is not None:
+                progress(f"removing {what} {resource.get('GroupName', ident)}")
+            delete = getattr(self.ec2.client, f"delete_{kind}")
+            self.ec2.retry(f"delete {what} {ident}", delete, **{id_key: ident})
+            removed.append(f"{what} {ident}")
         return removed
 
 
