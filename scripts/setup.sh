@@ -9,7 +9,9 @@ cd "$here"
 log() { printf '==> %s\n' "$*" >&2; }
 
 need_pkgs=()
-for p in docker.io debootstrap python3-venv openssh-client apparmor iptables git; do
+# qemu-system-x86, qemu-utils: VM pods (--provider qemu); e2fsprogs makes their disks.
+for p in docker.io debootstrap python3-venv openssh-client apparmor iptables git \
+         qemu-system-x86 qemu-utils e2fsprogs iproute2; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

@@ -19,6 +19,7 @@ BUILTIN = {
     "aws": "mason.providers.aws:AwsProvider",
     "rackspace": "mason.providers.rackspace:RackspaceProvider",
     "static": "mason.providers.static:StaticProvider",
+    "qemu": "mason.providers.qemu:QemuProvider",
 }
 
 

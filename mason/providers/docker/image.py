@@ -67,9 +67,13 @@ def build_recipe(
     *,
     rebuild: bool = False,
     what: str = "image",
+    base: str | None = None,
 ) -> str:
-    """Build ``repo:<hash of recipe and base>`` FROM the base image unless it exists; its tag."""
-    base = base_image(client, progress)
+    """Build ``repo:<hash of recipe and base>`` FROM the base image unless it exists; its tag.
+
+    ``base`` builds on another image (the VM layer is built on the host image).
+    """
+    base = base or base_image(client, progress)
     base_id = _image_id(client, base) or base
     tag = f"{repo}:{recipe_hash(files, base_id, salt=repo)}"
     if not rebuild and _image_id(client, tag):
