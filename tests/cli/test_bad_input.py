@@ -511,7 +511,7 @@ CASES = [
         "provider-unknown",
         [*CREATE, "--provider", "nimbus"],
         3,
-        "--provider: unknown provider 'nimbus' (known: aws, docker, rackspace, static)",
+        "--provider: unknown provider 'nimbus' (known: aws, docker, qemu, rackspace, static)",
     ),
     Case(
         "endpoint-not-url",
