@@ -42,7 +42,8 @@ import docker
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mason.core import pki, proxy
-from mason.providers.docker.sidecar import PROXY, TESTSVC, sidecar_image
+from mason.providers.docker.sidecar import PROXY, sidecar_image
+from tests.sidecars import TESTSVC, service_image
 
 POD = "mxbench"
 PREFIX = "mxbench-"
@@ -163,7 +164,7 @@ def main() -> int:
     opts = ap.parse_args()
 
     client = docker.from_env()
-    images = {n: sidecar_image(client, n, print) for n in (PROXY, TESTSVC)}
+    images = {PROXY: sidecar_image(client, PROXY, print), TESTSVC: service_image(client, print)}
     cleanup(client)
     work = Path(tempfile.mkdtemp(prefix="mxbench-"))
     os.chmod(work, 0o700)

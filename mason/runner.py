@@ -218,27 +218,9 @@ def run_playbook(
     root = content_root()
     run_dir = _new_run_dir(project_dir, playbook)
     if inventory is None:
-        inv_dir = run_dir / "inventory"
-        inv_dir.mkdir()
-        (inv_dir / "pods.mason.yml").write_text(
-            yaml.safe_dump(inventory_config(pods, providers, provider_options))
-        )
-        inventory = str(inv_dir / "pods.mason.yml")
-    bin_dir = str(Path(sys.executable).parent)
-    envvars = {
-        "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
-        # ansible-runner starts ansible-playbook by name: it must be this venv's.
-        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
-        # The inventory plugin runs in ansible's process: same project (static pods).
-        "MASON_PROJECT_DIR": str(project_dir),
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_NOCOLOR": "1",
-    }
-    cmdline: list[str] = []
-    if check:
-        cmdline.append("--check")
-    if diff:
-        cmdline.append("--diff")
+        inventory = _write_inventory(run_dir, inventory_config(pods, providers, provider_options))
+    envvars = _child_env(root, project_dir)
+    cmdline = [flag for flag, on in (("--check", check), ("--diff", diff)) if on]
     if shutil.which("ansible-playbook", path=envvars["PATH"]) is None:
         raise EnvironmentProblem("ansible-playbook not found", hint="run scripts/setup.sh")
     started = time.monotonic()
@@ -264,13 +246,40 @@ def run_playbook(
         )
     finally:
         _scrub(run_dir)
+    return _result(path, runner, time.monotonic() - started)
+
+
+def _write_inventory(run_dir: Path, config: Mapping[str, Any]) -> str:
+    """The run's own inventory source: the mason plugin's config, in the run directory."""
+    inv_dir = run_dir / "inventory"
+    inv_dir.mkdir()
+    source = inv_dir / "pods.mason.yml"
+    source.write_text(yaml.safe_dump(config))
+    return str(source)
+
+
+def _child_env(root: Path, project_dir: Path) -> dict[str, str]:
+    """What ansible-playbook runs with, on top of mason's own environment."""
+    return {
+        "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
+        # ansible-runner starts ansible-playbook by name: it must be this venv's.
+        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+        # The inventory plugin runs in ansible's process: same project (static pods).
+        "MASON_PROJECT_DIR": str(project_dir),
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+
+
+def _result(path: Path, runner: Any, elapsed: float) -> RunResult:
+    """A finished ansible-runner run as mason reports it: recap, failures, Ansible's error."""
     stats = recap(runner.stats)
     failures = final_failures(runner.events, stats)
     return RunResult(
         playbook=path.name,
         status=runner.status,
         rc=runner.rc,
-        elapsed=time.monotonic() - started,
+        elapsed=elapsed,
         artifact_dir=Path(runner.config.artifact_dir),
         stats=stats,
         failures=failures,

@@ -10,8 +10,9 @@ log() { printf '==> %s\n' "$*" >&2; }
 
 need_pkgs=()
 # qemu-system-x86, qemu-utils: VM pods (--provider qemu); e2fsprogs makes their disks.
+# skopeo: pushes to a pod registry verifying its certificate (docs/registry.md).
 for p in docker.io debootstrap python3-venv openssh-client apparmor iptables git \
-         qemu-system-x86 qemu-utils e2fsprogs iproute2; do
+         qemu-system-x86 qemu-utils e2fsprogs iproute2 skopeo; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

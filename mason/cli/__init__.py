@@ -163,3 +163,7 @@ main.add_command(harden)
 from mason.cli.pki import pki  # noqa: E402
 
 main.add_command(pki)
+from mason.cli.up import down, up  # noqa: E402
+
+main.add_command(up)
+main.add_command(down)

@@ -24,11 +24,9 @@ Pure logic: events come in as dicts (ansible-runner's), reports go out as text.
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import json
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -342,6 +340,9 @@ def _explicit(res: Mapping[str, Any]) -> list[tuple[list[str], str, list[str]]] 
     return None
 
 
+_TASK_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_skipped", "runner_on_unreachable")
+
+
 def evaluate(
     events: Iterable[Mapping[str, Any]],
     catalogue: Catalogue,
@@ -352,84 +353,107 @@ def evaluate(
 ) -> Report:
     """Turn a run's events into one finding per control per host."""
     controls = catalogue.in_areas(areas)
-    by_id = {c.id: c for c in controls}
-    findings = {(h, c.id): Finding(h, c.id) for h in hosts for c in controls}
-    broken: dict[str, str] = {}
+    judge = _Judge(controls, hosts, check)
+    for ev in events:
+        judge.event(ev)
+    judge.mark_broken()
+    return Report(catalogue, controls, list(hosts), check, judge.findings)
 
-    def note(host: str, cid: str, status: str, details: Sequence[str] = ()) -> None:
-        f = findings.get((host, cid))
+
+class _Judge:
+    """The findings of one evaluation, as each event adds to them."""
+
+    def __init__(self, controls: Sequence[Control], hosts: Sequence[str], check: bool) -> None:
+        self.controls = controls
+        self.hosts = hosts
+        self.check = check
+        self.by_id = {c.id: c for c in controls}
+        self.findings = {(h, c.id): Finding(h, c.id) for h in hosts for c in controls}
+        self.broken: dict[str, str] = {}  # host -> why its run stopped
+
+    def note(self, host: str, cid: str, status: str, details: Sequence[str] = ()) -> None:
+        f = self.findings.get((host, cid))
         if f is not None:
             f.add(status, details)
 
-    for ev in events:
+    def event(self, ev: Mapping[str, Any]) -> None:
         kind = ev.get("event", "")
         data = ev.get("event_data") or {}
         host = data.get("host")
-        if host not in hosts or kind not in (
-            "runner_on_ok",
-            "runner_on_failed",
-            "runner_on_skipped",
-            "runner_on_unreachable",
-        ):
-            continue
+        if host not in self.hosts or kind not in _TASK_EVENTS:
+            return
         res = data.get("res") or {}
         if kind == "runner_on_unreachable":
-            broken[host] = f"unreachable: {res.get('msg', '')}".strip()
-            continue
+            self.broken[host] = f"unreachable: {res.get('msg', '')}".strip()
+            return
         if kind == "runner_on_failed" and not data.get("ignore_errors"):
-            broken.setdefault(host, f"{data.get('task', '')}: {res.get('msg', 'failed')}")
-        ids = [i for i in dict.fromkeys(ID_RE.findall(data.get("task", ""))) if i in by_id]
+            self.broken.setdefault(host, f"{data.get('task', '')}: {res.get('msg', 'failed')}")
         explicit = _explicit(res) if kind == "runner_on_ok" else None
         if explicit is not None:
-            for ex_ids, status, detail in explicit:
-                ex_ids = [i for i in ex_ids if i in by_id]
-                if status == DRIFT and len(ex_ids) > 1:
-                    split = _attribute(ex_ids, detail, by_id)
-                    for cid in ex_ids:
-                        # Covered by the report, but none of its lines differ.
-                        note(host, cid, DRIFT if cid in split else PASS, split.get(cid, ()))
-                else:
-                    for cid in ex_ids:
-                        note(host, cid, status, detail)
-            continue
-        if not ids:
-            continue
+            self.stated(host, explicit)
+            return
+        ids = [i for i in dict.fromkeys(ID_RE.findall(data.get("task", ""))) if i in self.by_id]
+        if ids:
+            self.task_result(host, kind, data, res, ids)
+
+    def stated(self, host: str, explicit: list[tuple[list[str], str, list[str]]]) -> None:
+        """Statuses a task reported itself (``mason_control`` / ``mason_controls``)."""
+        for ex_ids, status, detail in explicit:
+            ex_ids = [i for i in ex_ids if i in self.by_id]
+            if status == DRIFT and len(ex_ids) > 1:
+                split = _attribute(ex_ids, detail, self.by_id)
+                for cid in ex_ids:
+                    # Covered by the report, but none of its lines differ.
+                    self.note(host, cid, DRIFT if cid in split else PASS, split.get(cid, ()))
+            else:
+                for cid in ex_ids:
+                    self.note(host, cid, status, detail)
+
+    def task_result(
+        self, host: str, kind: str, data: Mapping[str, Any], res: Mapping[str, Any], ids: list[str]
+    ) -> None:
+        """The result of a task whose name carries control ids."""
+        task = data.get("task", "")
         if kind == "runner_on_failed":
-            if data.get("ignore_errors"):
-                continue
-            for cid in ids:
-                note(host, cid, ERROR, [f"{data.get('task', '')}: {res.get('msg', 'failed')}"])
+            if not data.get("ignore_errors"):
+                for cid in ids:
+                    self.note(host, cid, ERROR, [f"{task}: {res.get('msg', 'failed')}"])
         elif kind == "runner_on_skipped" or res.get("skipped"):
             reason = str(
                 res.get("skipped_reason") or res.get("skip_reason") or res.get("msg") or ""
             )
             if "would have run" in reason:
                 for cid in ids:
-                    note(host, cid, DRIFT if check else FIXED, [data.get("task", "")])
+                    self.note(host, cid, DRIFT if self.check else FIXED, [task])
             elif reason.startswith("No items"):
                 for cid in ids:
-                    note(host, cid, PASS)
+                    self.note(host, cid, PASS)
         elif res.get("changed"):
-            status = DRIFT if check else FIXED
-            touched: set[str] = set()
-            verb = "would change" if check else "changed"
-            for item_ids, lines in _changes(res, ids, data.get("task", ""), verb):
-                for cid, sub in _attribute(item_ids, lines, by_id).items():
-                    note(host, cid, status, sub)
-                    touched.add(cid)
-            if not res.get("results"):  # one file of several controls' settings:
-                for cid in ids:  # those whose lines did not change pass
-                    if cid not in touched:
-                        note(host, cid, PASS)
+            self.changed(host, res, ids, task)
         else:
             for cid in ids:
-                note(host, cid, PASS)
-    for host, why in broken.items():
-        for c in controls:
-            f = findings[(host, c.id)]
-            if f.status == NOT_CHECKED:
-                f.add(ERROR, [why])
-    return Report(catalogue, controls, list(hosts), check, findings)
+                self.note(host, cid, PASS)
+
+    def changed(self, host: str, res: Mapping[str, Any], ids: list[str], task: str) -> None:
+        status = DRIFT if self.check else FIXED
+        touched: set[str] = set()
+        verb = "would change" if self.check else "changed"
+        for item_ids, lines in _changes(res, ids, task, verb):
+            for cid, sub in _attribute(item_ids, lines, self.by_id).items():
+                self.note(host, cid, status, sub)
+                touched.add(cid)
+        if not res.get("results"):  # one file of several controls' settings:
+            for cid in ids:  # those whose lines did not change pass
+                if cid not in touched:
+                    self.note(host, cid, PASS)
+
+    def mark_broken(self) -> None:
+        """A host whose run stopped: every control not judged yet is an error, and why."""
+        for host, why in self.broken.items():
+            for c in self.controls:
+                f = self.findings[(host, c.id)]
+                if f.status == NOT_CHECKED:
+                    f.add(ERROR, [why])
 
 
 # -- rendering ---------------------------------------------------------------------
@@ -477,7 +501,7 @@ def render_markdown(catalogue: Catalogue, tasks: Mapping[str, Sequence[str]]) ->
         "# Hardening controls",
         "",
         "<!-- Generated from mason/core/controls.yml by "
-        "`python -m mason.core.controls --markdown > docs/controls.md`; do not edit. -->",
+        "`mason harden controls --markdown > docs/controls.md`; do not edit. -->",
         "",
         "Every control `mason harden` enforces and checks. Statuses in a check: `pass`, "
         "`drift` (with what differs), `not-applicable` (e.g. a shared kernel) and "
@@ -508,24 +532,3 @@ def render_markdown(catalogue: Catalogue, tasks: Mapping[str, Sequence[str]]) ->
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mason.core.controls")
-    parser.add_argument("--markdown", action="store_true", help="print docs/controls.md")
-    parser.add_argument("--roles", type=Path, default=None, help="roles directory")
-    args = parser.parse_args(argv)
-    catalogue = load_catalogue()
-    if args.markdown:
-        from mason.paths import content_root
-
-        roles = args.roles or content_root() / "roles"
-        sys.stdout.write(render_markdown(catalogue, control_tasks(roles, catalogue)))
-        return 0
-    for c in catalogue.controls:
-        print(f"{c.id}\t{c.area}\t{c.title}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -21,9 +21,10 @@ class ExitCode(IntEnum):
     ENVIRONMENT = 5  # something mason needs is missing: Docker engine, credentials, a tool
     RUN_FAILED = 6  # a playbook ran and a task failed on some host
     UNREACHABLE = 7  # hosts could not be reached over SSH
-    DRIFT = 8  # a check found hosts that differ from the desired state
+    DRIFT = 8  # drift found: hosts, certificates, degraded apps, a ledger failing verification
     INFEASIBLE = 9  # a plan that cannot be satisfied (placement)
     PROVIDER = 10  # the provider (Docker, a cloud API) refused or failed
+    POLICY = 11  # a policy refused the change before anything changed (deploy --deny-weaker)
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -67,6 +68,10 @@ class DriftFound(MasonError):
 
 class Infeasible(MasonError):
     exit_code = ExitCode.INFEASIBLE
+
+
+class PolicyRefused(MasonError):
+    exit_code = ExitCode.POLICY
 
 
 class ProviderError(MasonError):

@@ -64,6 +64,8 @@ def _stat(path: Path, source: str) -> os.stat_result | None:
         return None
     except OSError as exc:
         raise _os_error(exc, source) from None
+    except ValueError:  # a NUL byte: no path can hold one
+        raise InvalidInput(f"{source}: a path cannot contain a NUL byte") from None
 
 
 def _os_error(exc: OSError, source: str) -> InvalidInput:

@@ -33,13 +33,13 @@ from mason.core.fields import (
     scalar_map,
 )
 from mason.core.manifest.parts import host_port
+from mason.core.names import ROLE_WORKER, ROLES
 from mason.core.placement.model import Allocation, HostSpec
 from mason.core.units import parse_cpu, parse_memory
 from mason.core.validate import MAX_REPLICAS
 
 HOST_KEYS = ("name", "zone", "cpu", "memory", "role", "labels", "running")
 RUNNING_KEYS = ("app", "service", "replica", "cpu", "memory", "ports")
-ROLES = ("worker", "manager")
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def _host(
     memory = (
         errors.check(f"{path}.memory", parse_memory, item["memory"]) if "memory" in item else None
     )
-    role = item.get("role", "worker")
+    role = item.get("role", ROLE_WORKER)
     if role not in ROLES:
         errors.add(f"{path}.role", f"must be one of {', '.join(ROLES)}, got {role!r}")
     labels = scalar_map(errors, f"{path}.labels", item.get("labels", {}))

@@ -19,6 +19,10 @@ _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Login names portable across Unix systems (POSIX, at most 32 characters as useradd allows).
 _LOGIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 MAX_POD_NAME = 30
+# A host's role in its pod: the manager (or managers) hold the CA and the registry.
+ROLE_MANAGER = "manager"
+ROLE_WORKER = "worker"
+ROLES = (ROLE_WORKER, ROLE_MANAGER)
 
 
 def check_name(kind: str, value: object, *, max_len: int = 63, where: str = "") -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from mason.core import release, units
 from mason.core.errors import InvalidInput
 from mason.core.names import check_name
 
@@ -42,10 +43,11 @@ DNS_SUFFIX = "mason"
 
 # States of a certificate, from fine to bad.
 OK, ROTATE, EXPIRED, NOT_YET_VALID = "ok", "rotate", "expired", "not-yet-valid"
-_RANK = {OK: 0, ROTATE: 1, NOT_YET_VALID: 2, EXPIRED: 3}
-
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)?\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# A leaf on a host that nothing in the pod's ledger placed there (:func:`planned_requests`).
+UNPLANNED = "unplanned"
+_RANK = {OK: 0, ROTATE: 1, NOT_YET_VALID: 2, EXPIRED: 3, UNPLANNED: 4}
+# States `mason pki status` reports as a problem (exit 8).
+PROBLEMS = (EXPIRED, NOT_YET_VALID, UNPLANNED)
 
 
 # -- durations -------------------------------------------------------------------
@@ -57,11 +59,15 @@ def parse_duration(value: str | int | float | timedelta, *, what: str = "duratio
         raise InvalidInput(f"invalid {what} {value!r}: expected e.g. 24h, 90m, 7d")
     elif isinstance(value, int | float):
         result = timedelta(seconds=value)
+    elif str(value).strip().isdigit():
+        result = timedelta(seconds=int(str(value)))
     else:
-        m = _DURATION.match(str(value))
-        if not m:
-            raise InvalidInput(f"invalid {what} {value!r}: expected e.g. 24h, 90m, 7d or seconds")
-        result = timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2) or "s"])
+        try:
+            result = timedelta(milliseconds=units.parse_duration(value))
+        except InvalidInput:
+            raise InvalidInput(
+                f"invalid {what} {value!r}: expected e.g. 24h, 90m, 7d or seconds"
+            ) from None
     if result <= timedelta(0):
         raise InvalidInput(f"invalid {what} {value!r}: must be positive")
     return result
@@ -211,6 +217,21 @@ def _sans(identity: Identity) -> x509.SubjectAlternativeName:
     )
 
 
+def san_der(identity: Identity) -> bytes:
+    """The DER of the SAN extension as the pod CA issues it for ``identity`` (OID, then the
+    OCTET STRING wrapping URI and DNS name): proxies find these exact bytes in a client's
+    certificate to authorise it on its SPIFFE URI (HAProxy 2.6 has no SAN sample fetch)."""
+    value = _sans(identity).public_bytes()
+    return bytes.fromhex("0603551d11") + b"\x04" + _der_length(len(value)) + value
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
 def build_csr(
     key: ec.EllipticCurvePrivateKey, identity: Identity
 ) -> x509.CertificateSigningRequest:
@@ -238,19 +259,60 @@ def csr_names(csr: x509.CertificateSigningRequest) -> tuple[str, list[str], list
     )
 
 
+# The only extensions a leaf CSR may ask for, and what each may say: the CA sets
+# them itself (sign_csr); the role's signer (community.crypto's ownca, which
+# copies a CSR's extensions) requires exactly these (roles/pki_cert/tasks/sign.yml).
+_LEAF_EXTENSIONS = (
+    x509.SubjectAlternativeName,
+    x509.BasicConstraints,
+    x509.KeyUsage,
+    x509.ExtendedKeyUsage,
+)
+_LEAF_EKUS = {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
+
+
+def _extension_problems(csr: x509.CertificateSigningRequest) -> list[str]:
+    problems = []
+    for ext in csr.extensions:
+        value = ext.value
+        if not isinstance(value, _LEAF_EXTENSIONS):
+            problems.append(f"asks for extension {ext.oid.dotted_string}, not in a leaf's profile")
+        elif isinstance(value, x509.BasicConstraints) and value.ca:
+            problems.append("asks to be a CA (basicConstraints CA:TRUE)")
+        elif isinstance(value, x509.KeyUsage) and (
+            value.key_cert_sign
+            or value.crl_sign
+            or value.content_commitment
+            or value.key_encipherment
+            or value.data_encipherment
+            or value.key_agreement
+        ):
+            problems.append("asks for key usages beyond digitalSignature")
+        elif isinstance(value, x509.ExtendedKeyUsage) and set(value) - _LEAF_EKUS:
+            problems.append("asks for extended key usages beyond serverAuth and clientAuth")
+    return problems
+
+
 def check_csr(csr: x509.CertificateSigningRequest, identity: Identity) -> list[str]:
-    """Why this CSR must not be signed for ``identity`` (empty: it may)."""
+    """Why this CSR must not be signed for ``identity`` (empty: it may).
+
+    The subject must be exactly one CN, the identity's: a second CN (HAProxy reads
+    the first, a mapping the last) or any other attribute is refused, and so is an
+    extension outside a leaf's profile (a CA flag, keyCertSign, another EKU).
+    """
     problems = []
     if not csr.is_signature_valid:
         problems.append("the CSR's signature does not verify")
-    cn, uris, dns = csr_names(csr)
-    if cn != identity.common_name:
-        problems.append(f"CN {cn!r} is not {identity.common_name!r}")
+    subject = [(a.oid, a.value) for a in csr.subject]
+    if subject != [(NameOID.COMMON_NAME, identity.common_name)]:
+        shown = csr.subject.rfc4514_string() or "empty"
+        problems.append(f"subject {shown!r} is not exactly CN={identity.common_name}")
+    _, uris, dns = csr_names(csr)
     if uris != [identity.spiffe_id]:
         problems.append(f"URI SANs {uris} are not [{identity.spiffe_id!r}]")
     if dns != [identity.dns_name]:
         problems.append(f"DNS SANs {dns} are not [{identity.dns_name!r}]")
-    return problems
+    return problems + _extension_problems(csr)
 
 
 def sign_csr(
@@ -265,6 +327,9 @@ def sign_csr(
     not_after: datetime | None = None,
 ) -> x509.Certificate:
     """Sign a leaf for ``identity`` with the CSR's public key; refuse a CSR that claims otherwise.
+
+    Subject, SANs, key usage, extended key usage and basic constraints come from
+    ``identity`` and the leaf profile, never from the CSR (only its key is used).
 
     ``not_before``/``not_after`` override the window (tests make expired certificates).
     """
@@ -398,6 +463,11 @@ class PodPkiStatus:
                 out.append(
                     f"{who}: not valid before {c.not_before:%Y-%m-%d %H:%M} UTC (clock skew?)"
                 )
+            elif c.state == UNPLANNED:
+                out.append(
+                    f"{who}: UNPLANNED: no release in the pod's ledger puts this identity on "
+                    f"{c.host}; the manager will not renew it"
+                )
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -437,12 +507,15 @@ def pod_status(
     *,
     now: datetime | None = None,
     window: timedelta | None = None,
+    planned: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> PodPkiStatus:
     """Status of every certificate of a pod from the records the status playbook collects.
 
     A record: ``host``, ``path``, ``kind``, ``identity``, ``serial``, ``not_before``,
     ``not_after`` and, for leaves, ``instance``. The CA's own state ignores the leaf
-    window: it is flagged when it has less than ``window`` x 30 left.
+    window: it is flagged when it has less than ``window`` x 30 left. With ``planned``
+    (:func:`planned_requests`), a leaf whose host, instance and identity it does not hold
+    is :data:`UNPLANNED`, whatever its dates.
     """
     now = now or datetime.now(UTC)
     window = window or default_window(DEFAULT_LIFETIME)
@@ -450,6 +523,10 @@ def pod_status(
     for r in records:
         nb, na = _parse_time(r["not_before"]), _parse_time(r["not_after"])
         kind = r.get("kind", "leaf")
+        state = state_of(nb, na, now, window * 30 if kind == "ca" else window)
+        who = (r["host"], r.get("instance", ""), r.get("identity", ""))
+        if kind != "ca" and planned is not None and not is_planned(planned, pod, *who):
+            state = UNPLANNED
         certs.append(
             CertStatus(
                 host=r["host"],
@@ -459,9 +536,154 @@ def pod_status(
                 serial=str(r.get("serial", "")),
                 not_before=nb,
                 not_after=na,
-                state=state_of(nb, na, now, window * 30 if kind == "ca" else window),
+                state=state,
                 instance=r.get("instance", ""),
             )
         )
     certs.sort(key=lambda c: (c.kind != "ca", c.identity, c.instance, c.host))
     return PodPkiStatus(pod=pod, now=now, window=window, certs=tuple(certs))
+
+
+# -- which identities a host may hold ----------------------------------------------
+def _request(identity: Identity, name: str, proxy_container: str) -> dict[str, str]:
+    """What pki_cert renews for one instance (the shape of its identity.json)."""
+    return {
+        "name": name,
+        "identity": identity.spiffe_id,
+        "common_name": identity.common_name,
+        "dns_name": identity.dns_name,
+        "proxy_container": proxy_container,
+    }
+
+
+def planned_requests(
+    pod: str,
+    releases: Iterable[Mapping[str, Any]],
+    hosts: Iterable[str],
+    infrastructure: Iterable[tuple[str, str]] = (),
+) -> dict[str, dict[str, dict[str, str]]]:
+    """host -> instance name -> request: every identity the pod's own record allows a host.
+
+    ``releases`` are the newest release record of every app in the ledger on the manager
+    (``mason.core.release`` dicts): each replica of a service may hold its service's
+    identity on the host its slot names, and every host may hold each app's edge identity.
+    ``infrastructure`` adds (app, service) identities the pod runs on every host; addon
+    instances (app ``addons``, not in the ledger yet) are allowed on every host of the pod
+    (:func:`planned_request`). Nothing
+    a host says about itself (its identity.json files) enters this set: the manager
+    decides, so root on a worker cannot have another app's identity signed.
+    """
+    from mason.core.proxy import EDGE, instance_name  # here: proxy imports this module
+
+    hosts = sorted(set(hosts))
+    out: dict[str, dict[str, dict[str, str]]] = {h: {} for h in hosts}
+    for data in releases:
+        record = release.from_dict(dict(data), "release record")
+        if not any(record.placement.values()):
+            continue  # nothing of the app runs: not even its edge
+        for service, slots in record.placement.items():
+            identity = Identity(pod, record.app, service)
+            for slot in slots:
+                name = instance_name(record.app, service, slot.replica)
+                out.setdefault(slot.host, {})[name] = _request(
+                    identity, name, f"mason-proxy-{name}"
+                )
+        edge = Identity(pod, record.app, EDGE)
+        for h in hosts:
+            out[h][f"{record.app}-{EDGE}"] = _request(edge, f"{record.app}-{EDGE}", "")
+    for app, service in infrastructure:
+        identity = Identity(pod, app, service)
+        for h in hosts:
+            out[h][f"{app}-{service}"] = _request(identity, f"{app}-{service}", "")
+    return out
+
+
+def _infrastructure_request(pod: str, name: str, identity: str) -> dict[str, str] | None:
+    """The request for an instance of a pod-wide infrastructure app (addons), which the
+    ledger does not place yet: allowed on any host of the pod, its name and identity
+    consistent (``<app>-<service>-<replica>`` and ``spiffe://<pod>/<app>/<service>``)."""
+    from mason.core.proxy import ADDONS_APP, instance_name  # here: proxy imports this module
+
+    try:
+        ident = Identity.parse(identity)
+    except InvalidInput:
+        return None
+    m = re.fullmatch(r".+-([0-9]{1,4})", name)
+    if ident.pod != pod or ident.app != ADDONS_APP or not m:
+        return None
+    if name != instance_name(ident.app, ident.service, int(m.group(1))):
+        return None
+    return _request(ident, name, f"mason-proxy-{name}")
+
+
+def planned_request(
+    planned: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    pod: str,
+    host: str,
+    name: str,
+    identity: str,
+) -> dict[str, str] | None:
+    """The request ``planned`` gives ``host`` for instance ``name`` holding ``identity``;
+    None when nothing planned it there."""
+    want = planned.get(host, {}).get(name)
+    if want is not None:
+        return dict(want) if want.get("identity") == identity else None
+    if host not in planned:
+        return None
+    return _infrastructure_request(pod, name, identity)
+
+
+def is_planned(
+    planned: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    pod: str,
+    host: str,
+    name: str,
+    identity: str,
+) -> bool:
+    """True when ``planned`` lets ``host`` hold ``identity`` as instance ``name``."""
+    return planned_request(planned, pod, host, name, identity) is not None
+
+
+def authorize(
+    planned: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    pod: str,
+    host: str,
+    found: Iterable[Mapping[str, Any]],
+) -> tuple[list[dict[str, str]], list[str]]:
+    """Split what a host asks to renew (its identity.json files) into the requests the
+    manager signs (rebuilt from ``planned``, never copied from the host) and one refusal
+    line per identity outside the plan, naming the host and the identity."""
+    requests, refused = [], []
+    seen: set[str] = set()
+    for item in found:
+        name, identity = str(item.get("name", "")), str(item.get("identity", ""))
+        request = planned_request(planned, pod, host, name, identity)
+        if request is not None:
+            if name not in seen:
+                seen.add(name)
+                requests.append(request)
+            continue
+        refused.append(
+            f"host {host}: refusing to sign {identity or '(no identity)'} "
+            f"(instance {name or '?'}): no release in the pod's ledger places it there"
+        )
+    return requests, refused
+
+
+# -- what the manager issued ---------------------------------------------------------
+ISSUED_DIR = "issued"  # under the CA directory on the manager: <serial hex>.json, root 0600
+
+
+def issued_record(pem: bytes | str, host: str, name: str) -> dict[str, Any]:
+    """What the manager keeps about a certificate it signed (public data only): serial,
+    identity, the host and instance it was issued to, validity. The log lets a lost
+    host's or a removed app's certificates be found without reading any host."""
+    cert = load_cert(pem)
+    return {
+        "serial": f"{cert.serial_number:x}",
+        "identity": identity_of(cert),
+        "host": host,
+        "instance": name,
+        "not_before": cert.not_valid_before_utc.isoformat(),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+    }

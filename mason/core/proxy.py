@@ -13,33 +13,41 @@ call which (``links``). From it this module derives, for each instance:
   identities of services that declare a link to this one admitted;
 - one outbound listener per link, a plain local address on the private network
   (``MASON_LINK_<SERVICE>_URL``), from which the proxy originates mTLS to the
-  target's replicas, balancing over them and skipping dead ones;
+  target's replicas, balancing over them and skipping dead ones. It is bound to
+  the proxy's address on the private network only (``PROXY_ALIAS``, resolved at
+  start), never to the edge network: whoever reaches it speaks as this service;
 - the HAProxy configuration text (:func:`render_haproxy`).
 
 The plan is a small model of its own (:class:`LinkPlan`), built from a plain
-mapping (:func:`plan_from_dict`, what playbooks receive) or from the app
-manifests plus the placement engine's output (:func:`plan_from_manifests`).
+mapping (:func:`plan_from_dict`, what playbooks receive) or, for a deploy, from the
+apps and their placement (:mod:`mason.core.deploy`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mason.core.errors import InvalidInput
 from mason.core.names import check_name
-from mason.core.pki import Identity
+from mason.core.pki import Identity, san_der
 
 INBOUND_PORT = 8443  # inside the proxy container; published at the instance's proxy_port
 LINK_PORT_BASE = 15001  # outbound listeners inside the proxy: one per link, in link order
 PROXY_PORT_BASE = 20000  # host ports for inbound listeners, assigned per host
+PROXY_PORT_LAST = 29999  # ... up to this one (role firewall: firewall_tenants_host_tcp_ports)
 PROXY_ALIAS = "mason-proxy"  # the proxy's name on each private network
 TLS_DIR = "/etc/haproxy/tls"  # certificate bundle + CA, mounted read-only
-CONFIG_DIR = "/etc/haproxy/mason"
 TLS13_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 SCHEMES = ("tcp", "http", "https", "postgresql", "mysql", "redis", "grpc")
+# The pod's shared addon services (postgresql, redis, ...) run as this app; an app that
+# lists an addon gets a link to it, the only cross-app link there is.
+ADDONS_APP = "addons"
+# Each app's per-host public entry (mason.core.edge): the identity its proxies admit
+# on services with public ports.
+EDGE = "edge"
 
 
 @dataclass(frozen=True, order=True)
@@ -57,6 +65,9 @@ class ServicePlan:
     port: int  # where the service listens inside its container
     replicas: tuple[Replica, ...]
     links: tuple[str, ...] = ()  # services of the same app this one may call
+    addons: tuple[str, ...] = ()  # services of the ADDONS_APP this one may call
+    public: bool = False  # its app's edge may call it (it has public ports)
+    admits: tuple[Identity, ...] = ()  # more identities its inbound listener admits
     image: str = ""
     scheme: str = "tcp"  # only for MASON_LINK_<S>_URL
     command: tuple[str, ...] = ()
@@ -88,6 +99,9 @@ class LinkPlan:
                     )
                 if target == s.service:
                     problems.append(f"{s.app}/{s.service} links to itself")
+            for addon in s.addons:
+                if (ADDONS_APP, addon) not in seen:
+                    problems.append(f"{s.app}/{s.service} uses addon {addon!r}, not in the plan")
         ports: dict[tuple[str, int], str] = {}
         for s in self.services:
             for r in s.replicas:
@@ -113,10 +127,17 @@ class LinkPlan:
         return Identity(self.pod, s.app, s.service)
 
     def callers(self, s: ServicePlan) -> list[Identity]:
-        """Identities admitted by ``s``'s inbound listener: services of its app linking to it."""
-        return sorted(
+        """Identities admitted by ``s``'s inbound listener: services of its app linking to it,
+        its app's edge when it is public, and (an addon) every service that uses it."""
+        admitted = {
             self.identity(c) for c in self.services if c.app == s.app and s.service in c.links
-        )
+        }
+        if s.public:
+            admitted.add(Identity(self.pod, s.app, EDGE))
+        if s.app == ADDONS_APP:
+            admitted.update(self.identity(c) for c in self.services if s.service in c.addons)
+        admitted.update(s.admits)
+        return sorted(admitted)
 
     def hosts(self) -> list[str]:
         return sorted({r.host for s in self.services for r in s.replicas})
@@ -131,14 +152,20 @@ def env_name(service: str) -> str:
     return "MASON_LINK_" + re.sub(r"[^A-Z0-9]", "_", service.upper()) + "_URL"
 
 
-def link_port(source: ServicePlan, target: str) -> int:
+def link_port(source: ServicePlan, target: str, *, addon: bool = False) -> int:
+    """Outbound listener of ``source`` for a link (in link order), then for an addon."""
+    if addon:
+        return LINK_PORT_BASE + len(source.links) + sorted(source.addons).index(target)
     return LINK_PORT_BASE + sorted(source.links).index(target)
 
 
 # -- building plans -----------------------------------------------------------------
-def assign_proxy_ports(plan: LinkPlan, base: int = PROXY_PORT_BASE) -> LinkPlan:
-    """Give every replica without a proxy port the lowest free one on its host (deterministic)."""
-    used: dict[str, set[int]] = {}
+def assign_proxy_ports(
+    plan: LinkPlan, base: int = PROXY_PORT_BASE, taken: Mapping[str, set[int]] | None = None
+) -> LinkPlan:
+    """Give every replica without a proxy port the lowest free one on its host (deterministic),
+    never one in ``taken`` (host -> ports held by containers outside the plan)."""
+    used: dict[str, set[int]] = {h: set(ports) for h, ports in (taken or {}).items()}
     for s in plan.services:
         for r in s.replicas:
             if r.proxy_port:
@@ -201,118 +228,59 @@ def plan_from_dict(
         if not isinstance(svcs, Mapping):
             raise InvalidInput(f"link plan: apps.{app} must map service names to services")
         for name, spec in sorted(svcs.items()):
-            where = f"apps.{app}.{name}"
             check_name("service", name, where="link plan")
-            if not isinstance(spec, Mapping):
-                raise InvalidInput(f"link plan: {where} must be a mapping")
-            raw = spec.get("replicas")
-            if raw is None:
-                raw = [{"replica": i, "host": h} for i, h in enumerate(spec.get("hosts") or [], 1)]
-            replicas = []
-            for r in raw:
-                host = r.get("host") if isinstance(r, Mapping) else None
-                if not host:
-                    raise InvalidInput(f"link plan: {where}.replicas: every replica needs a host")
-                address = r.get("address") or addresses.get(host, "")
-                if not address:
-                    raise InvalidInput(f"link plan: {where}: no private address for host {host!r}")
-                replicas.append(
-                    Replica(
-                        _int(r.get("replica"), f"{where} replica number", high=10_000),
-                        host,
-                        address,
-                        _int(r["proxy_port"], f"{where} proxy_port") if r.get("proxy_port") else 0,
-                    )
-                )
-            if not replicas:
-                raise InvalidInput(f"link plan: {where} has no replicas")
-            scheme = spec.get("scheme", "tcp")
-            if scheme not in SCHEMES:
-                raise InvalidInput(
-                    f"link plan: {where}.scheme {scheme!r}: expected one of {SCHEMES}"
-                )
-            services.append(
-                ServicePlan(
-                    app=app,
-                    service=name,
-                    port=_int(spec.get("port"), f"{where}.port"),
-                    replicas=tuple(sorted(replicas)),
-                    links=tuple(dict.fromkeys(spec.get("links") or ())),
-                    image=str(spec.get("image") or ""),
-                    scheme=scheme,
-                    command=tuple(spec.get("command") or ()),
-                    env={str(k): str(v) for k, v in (spec.get("env") or {}).items()},
-                )
-            )
+            services.append(_service_from_dict(app, name, spec, addresses))
     return assign_proxy_ports(LinkPlan(pod, tuple(services)))
 
 
-def plan_from_manifests(
-    pod: str,
-    apps: Mapping[str, Any],
-    placements: Iterable[Any],
-    addresses: Mapping[str, str],
-) -> LinkPlan:
-    """Adapter from the manifest model (:mod:`mason.core.manifest`) and placement output.
+def _service_from_dict(app: str, name: str, spec: Any, addresses: Mapping[str, str]) -> ServicePlan:
+    """One service of :func:`plan_from_dict`'s plain data."""
+    where = f"apps.{app}.{name}"
+    if not isinstance(spec, Mapping):
+        raise InvalidInput(f"link plan: {where} must be a mapping")
+    replicas = _replicas_from_dict(where, spec, addresses)
+    scheme = spec.get("scheme", "tcp")
+    if scheme not in SCHEMES:
+        raise InvalidInput(f"link plan: {where}.scheme {scheme!r}: expected one of {SCHEMES}")
+    return ServicePlan(
+        app=app,
+        service=name,
+        port=_int(spec.get("port"), f"{where}.port"),
+        replicas=tuple(sorted(replicas)),
+        links=tuple(dict.fromkeys(spec.get("links") or ())),
+        image=str(spec.get("image") or ""),
+        scheme=scheme,
+        command=tuple(spec.get("command") or ()),
+        env={str(k): str(v) for k, v in (spec.get("env") or {}).items()},
+    )
 
-    ``apps`` maps app names to ``manifest.App``; ``placements`` are
-    ``placement.model.Placement`` rows (those with action ``remove`` are skipped).
-    A service's first container port is the one its proxy forwards to.
-    """
-    hosts_of: dict[tuple[str, str], list[Replica]] = {}
-    for p in placements:
-        if getattr(p, "action", "") == "remove":
-            continue
-        hosts_of.setdefault((p.app, p.service), []).append(
-            Replica(p.replica, p.host, addresses.get(p.host, ""))
+
+def _replicas_from_dict(
+    where: str, spec: Mapping[str, Any], addresses: Mapping[str, str]
+) -> list[Replica]:
+    """A service's ``replicas`` (or ``hosts``, numbered 1..n), each with its private address."""
+    raw = spec.get("replicas")
+    if raw is None:
+        raw = [{"replica": i, "host": h} for i, h in enumerate(spec.get("hosts") or [], 1)]
+    replicas = []
+    for r in raw:
+        host = r.get("host") if isinstance(r, Mapping) else None
+        if not host:
+            raise InvalidInput(f"link plan: {where}.replicas: every replica needs a host")
+        address = r.get("address") or addresses.get(host, "")
+        if not address:
+            raise InvalidInput(f"link plan: {where}: no private address for host {host!r}")
+        replicas.append(
+            Replica(
+                _int(r.get("replica"), f"{where} replica number", high=10_000),
+                host,
+                address,
+                _int(r["proxy_port"], f"{where} proxy_port") if r.get("proxy_port") else 0,
+            )
         )
-    services = []
-    for app_name, app in sorted(apps.items()):
-        for name, svc in sorted(app.services.items()):
-            replicas = tuple(sorted(hosts_of.get((app_name, name), [])))
-            if not replicas:
-                continue
-            if not svc.ports:
-                raise InvalidInput(
-                    f"{app_name}/{name} has no port: nothing for its proxy to forward to"
-                )
-            services.append(
-                ServicePlan(
-                    app=app_name,
-                    service=name,
-                    port=svc.ports[0].container,
-                    replicas=replicas,
-                    links=tuple(svc.links),
-                    image=svc.image or "",
-                    command=tuple(svc.command),
-                    env=dict(svc.env),
-                )
-            )
-    return assign_proxy_ports(LinkPlan(pod, tuple(services)))
-
-
-def plan_to_dict(plan: LinkPlan) -> dict[str, Any]:
-    """The plain form :func:`plan_from_dict` reads (what links.yml takes as mason_links_plan)."""
-    apps: dict[str, dict[str, Any]] = {}
-    for s in sorted(plan.services, key=lambda s: s.key):
-        apps.setdefault(s.app, {})[s.service] = {
-            "port": s.port,
-            "scheme": s.scheme,
-            "image": s.image,
-            "links": list(s.links),
-            "command": list(s.command),
-            "env": dict(s.env),
-            "replicas": [
-                {
-                    "replica": r.replica,
-                    "host": r.host,
-                    "address": r.address,
-                    "proxy_port": r.proxy_port,
-                }
-                for r in s.replicas
-            ],
-        }
-    return {"pod": plan.pod, "apps": apps}
+    if not replicas:
+        raise InvalidInput(f"link plan: {where} has no replicas")
+    return replicas
 
 
 # -- what runs on a host --------------------------------------------------------------
@@ -331,6 +299,12 @@ class OutboundLink:
     dns_name: str  # what the target's certificate must name
     upstreams: tuple[Upstream, ...]
     env: Mapping[str, str]
+    addon: bool = False
+
+    @property
+    def key(self) -> str:
+        """Its HAProxy section names: an addon may share a name with one of the app's services."""
+        return f"addon_{self.service}" if self.addon else self.service
 
 
 @dataclass(frozen=True)
@@ -424,8 +398,7 @@ class Instance:
             "dns_name": self.identity.dns_name,
             "callers": [c.spiffe_id for c in self.callers],
             "links": {
-                link.service: {"port": link.listen_port, "env": dict(link.env)}
-                for link in self.links
+                link.key: {"port": link.listen_port, "env": dict(link.env)} for link in self.links
             },
             "haproxy_cfg": render_haproxy(self),
         }
@@ -435,28 +408,8 @@ def instances(plan: LinkPlan, host: str | None = None) -> list[Instance]:
     """Every instance of the plan (or those on ``host``), in a stable order."""
     out = []
     for s in sorted(plan.services, key=lambda s: s.key):
-        links = []
-        for target_name in sorted(s.links):
-            target = plan.service(s.app, target_name)
-            port = link_port(s, target_name)
-            base = env_name(target_name)[: -len("_URL")]
-            links.append(
-                OutboundLink(
-                    service=target_name,
-                    scheme=target.scheme,
-                    listen_port=port,
-                    dns_name=plan.identity(target).dns_name,
-                    upstreams=tuple(
-                        Upstream(f"{target_name}-{r.replica}", r.address, r.proxy_port)
-                        for r in target.replicas
-                    ),
-                    env={
-                        f"{base}_URL": f"{target.scheme}://{PROXY_ALIAS}:{port}",
-                        f"{base}_HOST": PROXY_ALIAS,
-                        f"{base}_PORT": str(port),
-                    },
-                )
-            )
+        links = [_outbound(plan, s, name) for name in sorted(s.links)]
+        links += [_outbound(plan, s, name, addon=True) for name in sorted(s.addons)]
         for r in s.replicas:
             if host is not None and r.host != host:
                 continue
@@ -486,12 +439,42 @@ def instances(plan: LinkPlan, host: str | None = None) -> list[Instance]:
     return out
 
 
+def _outbound(plan: LinkPlan, s: ServicePlan, name: str, *, addon: bool = False) -> OutboundLink:
+    """``s``'s outbound listener for a link (or an addon) and the variables naming it.
+
+    An addon's variables come from its catalog entry (mason.core.deploy), not from here.
+    """
+    target = plan.service(ADDONS_APP if addon else s.app, name)
+    port = link_port(s, name, addon=addon)
+    base = env_name(name)[: -len("_URL")]
+    return OutboundLink(
+        service=name,
+        scheme=target.scheme,
+        listen_port=port,
+        dns_name=plan.identity(target).dns_name,
+        upstreams=tuple(
+            Upstream(f"{name}-{r.replica}", r.address, r.proxy_port) for r in target.replicas
+        ),
+        env={}
+        if addon
+        else {
+            f"{base}_URL": f"{target.scheme}://{PROXY_ALIAS}:{port}",
+            f"{base}_HOST": PROXY_ALIAS,
+            f"{base}_PORT": str(port),
+        },
+        addon=addon,
+    )
+
+
 # -- HAProxy ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ProxyTuning:
     check_interval_ms: int = 2000
     connect_timeout_ms: int = 2000
-    idle_timeout_s: int = 300
+    idle_timeout_s: int = 300  # an established connection idle in both directions
+    # A client must finish its TLS handshake (or, on a plain listener, be forwarded)
+    # within this: HAProxy 2.6 bounds the handshake by "timeout client".
+    handshake_timeout_s: int = 10
     hard_stop_after_s: int = 60  # old workers after a reload finish within this
     maxconn: int = 4096
 
@@ -508,15 +491,12 @@ def _mode(scheme: str) -> str:
     return "http" if scheme == "http" else "tcp"
 
 
-def render_haproxy(inst: Instance, tuning: ProxyTuning = ProxyTuning()) -> str:
-    """HAProxy 2.6 configuration of one instance's sidecar."""
+def preamble(title: str, tuning: ProxyTuning = ProxyTuning()) -> list[str]:
+    """The global and defaults sections every mason HAProxy shares (sidecars and edges)."""
     t = tuning
-    tls = f"{TLS_DIR}/proxy.pem"
-    ca = f"{TLS_DIR}/ca.pem"
-    mode = _mode(inst.scheme)
-    lines = [
-        f"# mason sidecar for {inst.identity} replica {inst.replica} on {inst.host}",
-        "# Rendered by mason.core.proxy from the link plan: do not edit on the host.",
+    return [
+        f"# {title}",
+        "# Rendered by mason from the deploy plan: do not edit on the host.",
         "global",
         "    log stdout format raw daemon notice",
         f"    maxconn {t.maxconn}",
@@ -536,8 +516,11 @@ def render_haproxy(inst: Instance, tuning: ProxyTuning = ProxyTuning()) -> str:
         "    log global",
         "    option dontlognull",
         f"    timeout connect {t.connect_timeout_ms}ms",
-        f"    timeout client {t.idle_timeout_s}s",
+        "    # Handshakes and silent clients: bounded; established, idle connections: tunnel.",
+        f"    timeout client {t.handshake_timeout_s}s",
+        "    timeout client-fin 10s",
         f"    timeout server {t.idle_timeout_s}s",
+        f"    timeout tunnel {t.idle_timeout_s}s",
         f"    timeout check {t.connect_timeout_ms}ms",
         "    timeout http-request 10s",
         "    timeout http-keep-alive 60s",
@@ -548,66 +531,121 @@ def render_haproxy(inst: Instance, tuning: ProxyTuning = ProxyTuning()) -> str:
         "    nameserver dns 127.0.0.11:53",
         "    hold valid 5s",
         "",
+    ]
+
+
+def render_haproxy(inst: Instance, tuning: ProxyTuning = ProxyTuning()) -> str:
+    """HAProxy 2.6 configuration of one instance's sidecar."""
+    lines = preamble(
+        f"mason sidecar for {inst.identity} replica {inst.replica} on {inst.host}", tuning
+    )
+    lines += _inbound(inst)
+    lines += _local_service(inst, tuning)
+    for link in inst.links:
+        lines += _link_proxy(link, tuning)
+    return "\n".join(lines) + "\n"
+
+
+_TLS = f"{TLS_DIR}/proxy.pem"
+_CA = f"{TLS_DIR}/ca.pem"
+
+
+def _inbound(inst: Instance) -> list[str]:
+    """The frontend callers reach: mTLS, and only the identities linked to this service."""
+    lines = [
         "# Inbound: TLS 1.3 only, a client certificate from the pod CA, linked identities only.",
         "frontend inbound",
-        f"    mode {mode}",
-        f"    bind :{INBOUND_PORT} ssl crt {tls} ca-file {ca} verify required ssl-min-ver TLSv1.3",
+        f"    mode {_mode(inst.scheme)}",
+        f"    bind :{INBOUND_PORT} ssl crt {_TLS} ca-file {_CA} verify required "
+        "ssl-min-ver TLSv1.3",
         "    # With the local service down, refuse before TLS: callers' checks skip this replica.",
         "    tcp-request connection reject if { nbsrv(service) lt 1 }",
     ]
     if inst.callers:
-        names = " ".join(_acl_value(c.common_name) for c in inst.callers)
-        lines.append(f"    acl linked ssl_c_s_dn(CN) -m str {names}")
         lines.append(
-            "    tcp-request session reject unless { ssl_c_used } { ssl_c_verify 0 } linked"
+            "    # A caller is admitted on its SPIFFE URI SAN (the exact SAN extension the pod CA"
         )
+        lines.append("    # issues) and a subject of exactly one CN naming the same identity.")
+        admit = []
+        for n, caller in enumerate(inst.callers):
+            lines.append(
+                f"    acl subject_{n} ssl_c_s_dn -m str /CN={_acl_value(caller.common_name)}"
+            )
+            lines.append(f"    acl uri_{n} ssl_c_der,hex -m sub {san_der(caller).hex().upper()}")
+            admit.append(f"subject_{n} uri_{n}")
+        lines.append("    tcp-request session reject unless { ssl_c_used } { ssl_c_verify 0 }")
+        lines.append("    tcp-request session reject unless " + " || ".join(admit))
     else:
         lines.append("    # No service links to this one: every caller is refused.")
         lines.append("    tcp-request session reject")
-    lines += [
-        "    default_backend service",
-        "",
-        "backend service",
-        f"    mode {mode}",
-    ]
+    return [*lines, "    default_backend service"]
+
+
+def _local_service(inst: Instance, t: ProxyTuning) -> list[str]:
+    """The backend of the instance's own container, which inbound forwards to."""
+    mode = _mode(inst.scheme)
+    lines = ["", "backend service", f"    mode {mode}"]
     if mode == "http":
         lines.append("    http-reuse safe")
     lines.append(
         f"    server {inst.service}-{inst.replica} {inst.container}:{inst.service_port} "
         f"check inter {t.check_interval_ms}ms resolvers docker init-addr last,libc,none"
     )
-    for link in inst.links:
-        link_mode = _mode(link.scheme)
-        lines += [
-            "",
-            f"# Outbound: {link.service} as a plain local address; mTLS to its replicas.",
-            f"frontend link_{link.service}",
-            f"    mode {link_mode}",
-            f"    bind :{link.listen_port}",
-            f"    default_backend link_{link.service}",
-            "",
-            f"backend link_{link.service}",
-            f"    mode {link_mode}",
-            "    balance leastconn",
-        ]
-        if link_mode == "http":
-            # Pooled mTLS connections: one caller identity per pool, so "always"
-            # is safe, and a request on a connection the peer just closed (a
-            # reload) is replayed on another one.
-            lines.append("    http-reuse always")
-            lines.append("    retry-on conn-failure empty-response")
-        for up in link.upstreams:
-            lines.append(
-                f"    server {up.name} {up.address}:{up.port} ssl crt {tls} ca-file {ca} "
-                f"verify required verifyhost {link.dns_name} ssl-min-ver TLSv1.3 "
-                f"check inter {t.check_interval_ms}ms fall 2 rise 1"
-            )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def render_all(plan: LinkPlan, hosts: Sequence[str] | None = None) -> dict[str, str]:
-    """Every instance's config by instance name (for review and tests)."""
-    wanted = set(hosts) if hosts else None
-    return {
-        i.name: render_haproxy(i) for i in instances(plan) if wanted is None or i.host in wanted
-    }
+def _link_proxy(link: OutboundLink, t: ProxyTuning) -> list[str]:
+    """One link: a plain local address for the service, mTLS to the target's replicas."""
+    link_mode = _mode(link.scheme)
+    lines = [
+        "",
+        f"# Outbound: {link.service} as a plain local address; mTLS to its replicas.",
+        f"frontend link_{link.key}",
+        f"    mode {link_mode}",
+        f"    bind {PROXY_ALIAS}:{link.listen_port}",
+        f"    default_backend link_{link.key}",
+        "",
+        f"backend link_{link.key}",
+        f"    mode {link_mode}",
+        "    balance leastconn",
+    ]
+    if link_mode == "http":
+        # Pooled mTLS connections: one caller identity per pool, so "always"
+        # is safe, and a request on a connection the peer just closed (a
+        # reload) is replayed on another one.
+        lines.append("    http-reuse always")
+        lines.append("    retry-on conn-failure empty-response")
+    for up in link.upstreams:
+        lines.append(
+            f"    server {up.name} {up.address}:{up.port} ssl crt {_TLS} ca-file {_CA} "
+            f"verify required verifyhost {link.dns_name} ssl-min-ver TLSv1.3 "
+            f"check inter {t.check_interval_ms}ms fall 2 rise 1"
+        )
+    return lines
+
+
+# -- runtime ------------------------------------------------------------------------------
+def backends_down(show_stat: str) -> list[str]:
+    """``backend/server`` of every server a proxy does not see UP, from HAProxy's
+    ``show stat`` CSV (its admin socket): what a deploy's readiness gate waits on.
+
+    Servers in maintenance or drain were put there on purpose (a rollout) and count as
+    ready; a server without checks counts as UP.
+    """
+    lines = [ln for ln in show_stat.splitlines() if ln.strip()]
+    if not lines or not lines[0].startswith("# "):
+        return [f"unreadable stats: {show_stat[:80]!r}"]
+    header = lines[0][2:].split(",")
+    try:
+        px, sv, st = header.index("pxname"), header.index("svname"), header.index("status")
+    except ValueError:
+        return ["unreadable stats: no pxname/svname/status columns"]
+    down = []
+    for line in lines[1:]:
+        cols = line.split(",")
+        if len(cols) <= max(px, sv, st) or cols[sv] in ("FRONTEND", "BACKEND"):
+            continue
+        status = cols[st]
+        if not (status.startswith("UP") or status in ("no check", "MAINT", "DRAIN")):
+            down.append(f"{cols[px]}/{cols[sv]} {status}")
+    return down

@@ -35,8 +35,9 @@ _MEMORY = re.compile(r"\s*([0-9]{1,15}(?:\.[0-9]{1,15})?)\s*([kKMGT]i?)?\s*")
 _CPU = re.compile(r"\s*([0-9]{1,15}(?:\.[0-9]{1,15})?)\s*(m?)\s*")
 MAX_MILLICORES = 1024 * 1000  # 1024 cores: no host has more
 MAX_MEMORY = 64 * 1024**4  # 64Ti: no host has more
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h)\s*$")
-_DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d|w)\s*$")
+_DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+_DURATION_MS["w"] = 7 * _DURATION_MS["d"]
 
 
 def parse_cpu(value: object) -> int:
@@ -95,7 +96,9 @@ def _bounded_memory(nbytes: int, value: object) -> int:
 
 
 def parse_duration(value: object) -> int:
-    """Return milliseconds for ``"10s"``, ``"500ms"``, ``"1m"``, ``"2h"``."""
+    """Return milliseconds for ``"10s"``, ``"500ms"``, ``"1m"``, ``"2h"``, ``"7d"``, ``"1w"``
+    (the one reading of a duration with its unit; :func:`mason.core.pki.parse_duration`
+    adds bare seconds)."""
     if not isinstance(value, str):
         raise InvalidInput(f"expected a duration like '10s' or '500ms', got {value!r}")
     m = _DURATION.match(value)

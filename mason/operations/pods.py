@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mason.core.errors import HostsUnreachable, InvalidInput, MasonError, NotFound
-from mason.core.names import check_name, check_pod_name
+from mason.core.names import ROLE_MANAGER, check_name, check_pod_name
 from mason.core.project import load_project, parse_memory
 from mason.core.validate import (
     MAX_HOSTS,
@@ -34,7 +34,6 @@ from mason.providers.base import (
     DEFAULT_ENVIRONMENT,
     DEFAULT_HOSTS,
     DEFAULT_ZONES,
-    ROLE_MANAGER,
     CreateResult,
     DestroyResult,
     Host,

@@ -56,3 +56,22 @@ def raise_for_failures(result: RunResult, what: str) -> None:
     )
     more = f" (+{len(result.failures) - 1} more, see above)" if len(result.failures) > 1 else ""
     raise RunFailed(f"{what} failed on {len(failed) or 'some'} host(s): {detail}{more}")
+
+
+def task_results(result: RunResult, task: str) -> dict[str, dict[str, Any]]:
+    """Each host's result of the task named ``task`` (its last ok run), from the job events."""
+    found: dict[str, dict[str, Any]] = {}
+    for event in result.events():
+        data = event.get("event_data") or {}
+        if event.get("event") == "runner_on_ok" and data.get("task") == task:
+            found[data.get("host", "")] = data.get("res") or {}
+    return found
+
+
+def stats_data(result: RunResult) -> dict[str, Any]:
+    """What the run's playbooks handed back with ``set_stats`` (``per_host: false``)."""
+    for event in reversed(result.events()):
+        if event.get("event") == "playbook_on_stats":
+            data = (event.get("event_data") or {}).get("artifact_data")
+            return dict(data) if isinstance(data, dict) else {}
+    return {}

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mason.core.errors import InvalidInput, key_path, unknown_field
+from mason.core.names import ROLE_MANAGER, ROLE_WORKER
 
-ROLE_MANAGER = "manager"
-ROLE_WORKER = "worker"
 DEFAULT_ZONES = ("zone-a", "zone-b", "zone-c")
 DEFAULT_ENVIRONMENT = "default"
 DEFAULT_HOSTS = 3
 ADMIN_USER = "mason"  # the unprivileged admin user mason logs in as (sudo); root has no key
+REGISTRY_PORT = 5443  # the pod registry on the manager (role pod_registry: pod_registry_port)
 
 Progress = Callable[[str], None]
 
@@ -45,6 +45,14 @@ def check_growth(spec: PodSpec, existing: Sequence[Host]) -> None:
         )
 
 
+def listed(hosts: Iterable[Host], environment: str | None = None) -> list[Host]:
+    """What ``list_hosts`` returns: the hosts of ``environment`` (all when None), by pod, index."""
+    return sorted(
+        (h for h in hosts if not environment or h.environment == environment),
+        key=lambda h: (h.pod, h.index),
+    )
+
+
 def _quiet(_: str) -> None:
     """Default progress callback: say nothing."""
 
@@ -58,7 +66,7 @@ class Host:
     provider: str
     environment: str
     zone: str
-    role: str  # "manager" or "worker"
+    role: str  # ROLE_MANAGER or ROLE_WORKER
     index: int  # 1-based, stable: growing a pod adds the next indexes
     address: str  # where the controller reaches SSH
     ssh_port: int

@@ -41,9 +41,12 @@ from mason.core.errors import (
     ProviderError,
     describe,
 )
+from mason.core.names import ROLE_WORKER
 from mason.core.validate import check_url
 from mason.providers.aws import user_data
 from mason.providers.base import (
+    ADMIN_USER,
+    DEFAULT_ENVIRONMENT,
     CreateResult,
     DestroyResult,
     Host,
@@ -53,9 +56,9 @@ from mason.providers.base import (
     Provider,
     _quiet,
     check_growth,
+    listed,
 )
 
-SSH_USER = "mason"
 COMPUTE_SERVICE = "cloudServersOpenStack"
 DEFAULT_IDENTITY_URL = "https://identity.api.rackspacecloud.com/v2.0/"
 DEFAULT_SIZE = "general1-2"
@@ -83,9 +86,26 @@ def _api_key_plugin(auth_url: str, username: str, api_key: str) -> Any:
         """Rackspace identity v2.0 with an API key instead of a password."""
 
         def get_auth_data(self, headers: Any = None) -> dict[str, Any]:
+            del headers  # v2.Auth's signature; the API key needs no header
             return {"RAX-KSKEY:apiKeyCredentials": {"username": username, "apiKey": api_key}}
 
     return RaxApiKey(auth_url=auth_url)
+
+
+def _metadata(spec: PodSpec, index: int, cpu: float, memory: int, labels: str) -> dict[str, str]:
+    """Host ``index``'s server metadata: what ``list_hosts`` finds the pod by again."""
+    return {
+        "mason:pod": spec.name,
+        "mason:provider": "rackspace",
+        "mason:environment": spec.environment,
+        "mason:host": f"{spec.name}-h{index}",
+        "mason:index": str(index),
+        "mason:zone": spec.zone_of(index),
+        "mason:role": spec.role_of(index),
+        "mason:cpu": f"{cpu:g}",
+        "mason:memory": str(memory),
+        "mason:labels": labels,
+    }
 
 
 class RackspaceProvider(Provider):
@@ -228,10 +248,7 @@ class RackspaceProvider(Provider):
         return found
 
     def list_hosts(self, pod: str | None = None, environment: str | None = None) -> list[Host]:
-        hosts = [self._host_of(s) for s in self._servers(pod)]
-        if environment:
-            hosts = [h for h in hosts if h.environment == environment]
-        return sorted(hosts, key=lambda h: (h.pod, h.index))
+        return listed([self._host_of(s) for s in self._servers(pod)], environment)
 
     def _host_of(self, server: Any) -> Host:
         meta = server.metadata or {}
@@ -249,13 +266,13 @@ class RackspaceProvider(Provider):
             name=meta.get("mason:host", server.name),
             pod=meta["mason:pod"],
             provider="rackspace",
-            environment=meta.get("mason:environment", "default"),
+            environment=meta.get("mason:environment", DEFAULT_ENVIRONMENT),
             zone=meta.get("mason:zone", ""),
-            role=meta.get("mason:role", "worker"),
+            role=meta.get("mason:role", ROLE_WORKER),
             index=int(meta.get("mason:index", "0")),
             address=private if use_private or not public else public,
             ssh_port=22,
-            ssh_user=SSH_USER,
+            ssh_user=ADMIN_USER,
             cpu=float(meta.get("mason:cpu", "0")),
             memory=int(meta.get("mason:memory", "0")),
             labels=json.loads(meta.get("mason:labels", "{}")),
@@ -313,18 +330,6 @@ class RackspaceProvider(Provider):
             for index in wanted:
                 name = f"{spec.name}-h{index}"
                 progress(f"creating host {name} ({spec.zone_of(index)}, {flavor.id})")
-                metadata = {
-                    "mason:pod": spec.name,
-                    "mason:provider": "rackspace",
-                    "mason:environment": spec.environment,
-                    "mason:host": name,
-                    "mason:index": str(index),
-                    "mason:zone": spec.zone_of(index),
-                    "mason:role": spec.role_of(index),
-                    "mason:cpu": f"{cpu:g}",
-                    "mason:memory": str(memory),
-                    "mason:labels": labels,
-                }
                 with self._errors(f"create server {name}"):
                     made.append(
                         self.conn.compute.create_server(
@@ -332,7 +337,7 @@ class RackspaceProvider(Provider):
                             flavor_id=flavor.id,
                             image_id=image.id,
                             key_name=key_name,
-                            metadata=metadata,
+                            metadata=_metadata(spec, index, cpu, memory, labels),
                             user_data=script,
                             config_drive=True,
                         )

@@ -36,15 +36,13 @@ from typing import Any
 
 from mason.core.errors import InvalidInput, NotFound, describe, key_path, unknown_field
 from mason.core.fields import scalar_text
-from mason.core.names import check_name, is_login_name
+from mason.core.names import ROLE_MANAGER, ROLE_WORKER, ROLES, check_name, is_login_name
 from mason.core.project import PROJECT_FILE, PodDefaults, load_project, parse_memory
 from mason.core.validate import MAX_HOSTS, parse_cores, parse_port
 from mason.providers.base import (
     ADMIN_USER,
     DEFAULT_ENVIRONMENT,
     DEFAULT_ZONES,
-    ROLE_MANAGER,
-    ROLE_WORKER,
     CreateResult,
     DestroyResult,
     Host,
@@ -53,9 +51,9 @@ from mason.providers.base import (
     Progress,
     Provider,
     _quiet,
+    listed,
 )
 
-DEFAULT_USER = ADMIN_USER
 HOST_KEYS = ("address", "port", "user", "zone", "role", "labels", "cpu", "memory", "name")
 OPTION_KEYS = ("hosts", "project_dir")
 
@@ -66,7 +64,7 @@ class Machine:
 
     address: str
     port: int = 22
-    user: str = DEFAULT_USER
+    user: str = ADMIN_USER
     zone: str | None = None
     role: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -95,12 +93,14 @@ def _machine(item: Any, at: str) -> Machine:
         raise InvalidInput(
             f"{at}.port: expected a TCP port 1-65535, got {describe(item.get('port'))}"
         ) from None
-    user = item.get("user", DEFAULT_USER)
+    user = item.get("user", ADMIN_USER)
     if not isinstance(user, str) or not is_login_name(user):
         raise InvalidInput(f"{at}.user: expected a login name, got {describe(user)}")
     role = item.get("role")
-    if role is not None and role not in (ROLE_MANAGER, ROLE_WORKER):
-        raise InvalidInput(f"{at}.role: expected 'manager' or 'worker', got {describe(role)}")
+    if role is not None and role not in ROLES:
+        raise InvalidInput(
+            f"{at}.role: expected {ROLE_MANAGER!r} or {ROLE_WORKER!r}, got {describe(role)}"
+        )
     labels = item.get("labels") or {}
     if not isinstance(labels, dict):
         raise InvalidInput(f"{at}.labels: expected a mapping of label to value")
@@ -232,9 +232,7 @@ class StaticProvider(Provider):
             if defaults.provider != self.name or (pod and name != pod):
                 continue
             hosts += self._hosts_of_pod(defaults, project.environment)
-        if environment:
-            hosts = [h for h in hosts if h.environment == environment]
-        return sorted(hosts, key=lambda h: (h.pod, h.index))
+        return listed(hosts, environment)
 
     def create_hosts(
         self, spec: PodSpec, key: KeyPair, progress: Progress = _quiet

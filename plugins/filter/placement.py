@@ -6,73 +6,16 @@ JSON plan as ``mason app plan --json``.
 
 from __future__ import annotations
 
-DOCUMENTATION = r"""
-name: mason_placement
-short_description: Plan where an app's containers go on a set of hosts
-description:
-  - C(mason_placement) runs mason's placement engine (built-in bidders and every
-    installed C(mason.bidders) plugin) and returns the plan as C(mason app plan --json)
-    prints it; C(placements) is a list of C({app, service, replica, host, zone, action}),
-    C(unplaced) a list of C({app, service, replica, reasons}).
-  - C(mason_hosts_from_hostvars) turns hosts of the mason inventory plugin (their
-    C(mason_zone), C(mason_cpu), C(mason_memory), C(mason_role), C(mason_labels)
-    variables) into the host list C(mason_placement) takes.
-  - C(mason_host_placements) picks the containers a plan puts on one host.
-  - C(mason_cpu) and C(mason_memory) parse quantities such as C(500m) and C(256Mi)
-    into millicores and bytes.
-options:
-  _input:
-    description: >-
-      For C(mason_placement), a list of hosts, each C(name), C(zone), C(cpu) (cores or
-      C(500m)), C(memory) (bytes or C(8Gi)), optional C(role), C(labels) and C(running)
-      (containers already there, as in C(mason app plan --hosts-file)).
-    type: list
-    elements: dict
-    required: true
-  app:
-    description: >-
-      The app manifest, as a mapping
-      (e.g. C(lookup('file', 'apps/shop.yml') | from_yaml)).
-    type: dict
-    required: true
-  explain:
-    description: Add each bidder's verdict for every container under C(explain).
-    type: bool
-    default: false
-"""
+# Each filter's documentation is a YAML file beside this one, named after the filter
+# (mason_placement.yml, mason_cpu.yml, ...), so `ansible-doc -t filter NAME` shows its own page.
+from ansible.errors import AnsibleFilterError
 
-EXAMPLES = r"""
-- name: Plan the shop app on the pod's hosts
-  ansible.builtin.set_fact:
-    shop_plan: >-
-      {{ groups['pod_demo'] | map('extract', hostvars) | list
-         | mason_hosts_from_hostvars(groups['pod_demo'])
-         | mason_placement(lookup('ansible.builtin.file', 'apps/shop.yml') | from_yaml) }}
-
-- name: Containers this host runs
-  ansible.builtin.debug:
-    msg: "{{ shop_plan | mason_host_placements(inventory_hostname) }}"
-
-- name: Fail when something fits nowhere
-  ansible.builtin.assert:
-    that: shop_plan.unplaced | length == 0
-    fail_msg: "{{ shop_plan.unplaced }}"
-"""
-
-RETURN = r"""
-_value:
-  description: The plan (C(mason_placement)), a list of placements, or a number.
-  type: raw
-"""
-
-from ansible.errors import AnsibleFilterError  # noqa: E402
-
-from mason.core.catalog import list_entries, search_path, templates  # noqa: E402
-from mason.core.errors import MasonError  # noqa: E402
-from mason.core.hostsfile import parse_hosts  # noqa: E402
-from mason.core.manifest import parse_manifest  # noqa: E402
-from mason.core.placement import plan, requests_from_app  # noqa: E402
-from mason.core.units import parse_cpu, parse_memory  # noqa: E402
+from mason.core.catalog import list_entries, search_path, templates
+from mason.core.errors import MasonError
+from mason.core.hostsfile import parse_hosts
+from mason.core.manifest import parse_manifest
+from mason.core.placement import plan, requests_from_app
+from mason.core.units import parse_cpu, parse_memory
 
 
 def _wrap(fn, *args, **kwargs):

@@ -153,6 +153,10 @@ def test_plan_on_a_pod_uses_the_providers_hosts(project, monkeypatch):
 
     # the package attribute `plan` is the command; the module is in sys.modules
     monkeypatch.setattr(sys.modules["mason.cli.app.plan"], "hosts_of", fake_hosts_of)
+    # no release on the pod: its posture has nothing to be compared with
+    monkeypatch.setattr(
+        sys.modules["mason.cli.app.plan"].release_ops, "posture_against", lambda *a: (None, [])
+    )
     (project / "apps" / "shop.yml").write_text(
         "services:\n  web:\n    image: x\n    replicas: 2\n    ha: host\n"
         "    resources: {cpu: 600m, memory: 256Mi}\n"

@@ -78,6 +78,7 @@ def _indent(text: str, n: int) -> str:
 CREATE = ["pod", "create", "demo"]
 VALIDATE = ["app", "validate", "apps/x.yml"]
 PLAN = ["app", "plan", "shop", "--hosts-file", "h.yml"]
+SCALE = ["app", "scale", "shop", "--pod", "demo"]
 HARDEN = ["harden", "demo"]
 CATALOG = ["catalog", "list"]
 
@@ -943,6 +944,13 @@ CASES = [
         "duplicate key 'a'",
         {"v.yml": "a: 1\na: 2\n"},
     ),
+    # -- app scale: the count and the service, before any pod is looked up -------------
+    Case("scale-zero", [*SCALE, "web", "0"], 3, "N: must be >= 1, got 0"),
+    Case("scale-negative", [*SCALE, "web", "-2"], 3, "N: must be >= 1, got -2"),
+    Case("scale-fraction", [*SCALE, "web", "1.5"], 3, "N: expected a whole number of replicas"),
+    Case("scale-word", [*SCALE, "web", "many"], 3, "N: expected a whole number of replicas"),
+    Case("scale-huge", [*SCALE, "web", "100000"], 3, "N: must be <= 1000, got 100000"),
+    Case("scale-no-service", [*SCALE, "wbe", "3"], 4, "no service 'wbe' (did you mean 'web'?)"),
     # -- catalog entries ------------------------------------------------------------
     Case(
         "catalog-binary",

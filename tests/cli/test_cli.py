@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -39,6 +40,21 @@ def test_help_lists_command_groups(cli):
     assert result.exit_code == 0
     for word in ("init", "pod", "image", "MASON_PROJECT_DIR", "MASON_JSON"):
         assert word in result.stdout
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()):
+    for name, command in sorted(group.commands.items()):
+        yield (*path, name)
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+
+
+@pytest.mark.parametrize("path", list(_commands(main)), ids=" ".join)
+def test_every_help_shows_an_example(cli, path):
+    result = cli(*path, "--help")
+    assert result.exit_code == 0
+    examples = [line for line in result.stdout.splitlines() if line.strip().startswith("mason ")]
+    assert examples, f"mason {' '.join(path)} --help shows no example"
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,18 @@ def test_controls_by_area_and_table(cli):
     assert "MSN-FW-01" in result.stdout and "MSN-SSH-01" not in result.stdout
 
 
+def test_controls_markdown_is_docs_controls_md(cli):
+    result = cli("harden", "controls", "--markdown")
+    assert result.exit_code == 0
+    docs = Path(__file__).resolve().parents[2] / "docs" / "controls.md"
+    assert result.stdout == docs.read_text()
+    wrong = cli("harden", "controls", "--markdown", "--area", "ssh")
+    assert wrong.exit_code == 3
+    assert wrong.stderr.strip() == (
+        "mason: error: --markdown prints the whole catalogue: drop --area and --json"
+    )
+
+
 def test_unknown_area_names_the_allowed_ones(cli, fake):
     result = cli("harden", "demo", "--only", "kernel")
     assert result.exit_code == 3
@@ -144,7 +156,11 @@ def test_check_clean_exits_0_and_passes_flags(cli, fake, tmp_path):
     assert fake["check"] is True and fake["diff"] is True  # diff: what differs
     assert fake["tags"] == ["ssh"] and fake["skip_tags"] == ["docker"]
     assert fake["limit"] == "demo-h2"
-    assert fake["extravars"] == {"ssh_hardening_max_auth_tries": 2}
+    # The CLI judges the run itself: the play only reports (playbooks/harden.yml).
+    assert fake["extravars"] == {
+        "ssh_hardening_max_auth_tries": 2,
+        "mason_harden_report_only": True,
+    }
     assert fake["raise_on_failure"] is False
 
 

@@ -32,7 +32,9 @@ def statuses(report: Path) -> dict[tuple[str, str], dict]:
     return {(h, c["id"]): v for c in data["controls"] for h, v in c["hosts"].items()}
 
 
-def ssh_as(host: dict, user: str, key: Path, *opts: str) -> subprocess.CompletedProcess:
+def ssh_as(
+    host: dict, user: str, key: Path, *opts: str, command: tuple[str, ...] = ("true",)
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
             "ssh",
@@ -52,8 +54,9 @@ def ssh_as(host: dict, user: str, key: Path, *opts: str) -> subprocess.Completed
             "IdentitiesOnly=yes",
             *opts,
             f"{user}@127.0.0.1",
-            "true",
+            *command,
         ],
+        input="",
         capture_output=True,
         text=True,
         timeout=60,
@@ -67,7 +70,7 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     pod = make_pod(3, project=project)
     name = pod["pod"]
     hosts = {h["name"]: h for h in pod["hosts"]}
-    h1, h2 = f"{name}-h1", f"{name}-h2"
+    h1, h2, h3 = f"{name}-h1", f"{name}-h2", f"{name}-h3"
     key = mason_home / "keys" / "docker" / name / "id_ed25519"
 
     # 1. Harden every host, then a check finds nothing to change.
@@ -84,6 +87,8 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
         assert "shared kernel" in found[(host, "MSN-OS-03")]["details"][0]
         if not Path("/sys/kernel/security/apparmor").exists():
             assert found[(host, "MSN-AA-03")]["status"] == "unavailable"
+        # Security updates are checked by effect (the mirror answers): a real pass here.
+        assert found[(host, "MSN-OS-15")]["status"] == "pass"
 
     # 2. Real effects: sshd settings, password and root logins refused, firewall, Docker.
     effective = dexec(f"mason-{h1}", "sshd", "-T").stdout.decode()
@@ -94,9 +99,47 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
         "maxauthtries 3",
         "x11forwarding no",
         "loglevel VERBOSE",
+        "maxsessions 4",
+        "clientalivecountmax 2",
+        "tcpkeepalive no",
+        "compression no",
+        "disableforwarding yes",
+        "allowtcpforwarding no",
+        "allowagentforwarding no",
+        "banner /etc/issue.net",
     ):
         assert line in effective.splitlines(), line
-    assert ssh_as(hosts[h1], "mason", key).returncode == 0
+    # The admin user alone may forward, locally, to the pod registry only (MSN-SSH-10).
+    admin = dexec(
+        f"mason-{h1}", "sshd", "-T", "-C", "user=mason,host=localhost,addr=127.0.0.1"
+    ).stdout.decode()
+    assert "allowtcpforwarding local" in admin.splitlines()
+    assert "disableforwarding no" in admin.splitlines()
+    assert any(line.startswith("permitopen 127.0.0.1:5443") for line in admin.splitlines())
+    refused = ssh_as(hosts[h1], "mason", key, "-W", "127.0.0.1:22", command=())
+    assert "administratively prohibited" in refused.stderr, refused.stderr
+    allowed = ssh_as(hosts[h1], "mason", key, "-W", "127.0.0.1:5443", command=())
+    assert "administratively prohibited" not in allowed.stderr, allowed.stderr
+    assert "Connection refused" in allowed.stderr, allowed.stderr  # allowed; nothing listens yet
+    # Legal banner (MSN-SSH-11): in both files and shown before login.
+    for path in ("/etc/issue", "/etc/issue.net"):
+        assert "Authorized access only" in dexec(f"mason-{h1}", "cat", path).stdout.decode()
+    login = ssh_as(hosts[h1], "mason", key)
+    assert login.returncode == 0 and "Authorized access only" in login.stderr
+    # Security updates (MSN-OS-15): APT knows the security suite, unattended-upgrades takes it.
+    policy = dexec(f"mason-{h1}", "apt-cache", "policy").stdout.decode()
+    assert "n=bookworm-security" in policy and "n=bookworm-updates" in policy
+    pattern = dexec(
+        f"mason-{h1}", "apt-config", "dump", "Unattended-Upgrade::Origins-Pattern"
+    ).stdout.decode()
+    assert "codename=bookworm-security" in pattern
+    login_defs = dict(
+        line.split(None, 1)
+        for line in dexec(f"mason-{h1}", "cat", "/etc/login.defs").stdout.decode().splitlines()
+        if line.strip() and not line.startswith("#") and len(line.split()) > 1
+    )
+    assert login_defs["SHA_CRYPT_MIN_ROUNDS"].strip() == "65536"
+    assert login_defs["UMASK"].strip() == "027"
     password = ssh_as(
         hosts[h1],
         "mason",
@@ -129,6 +172,9 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     )
     assert changed.returncode == 0
     assert "PermitRootLogin yes" in dexec(f"mason-{h2}", "cat", DROPIN).stdout.decode()
+    # ... and on another, remove the security source and change the banner.
+    assert dexec(f"mason-{h3}", "rm", "/etc/apt/sources.list.d/mason-security.list").returncode == 0
+    assert dexec(f"mason-{h3}", "sh", "-c", "echo Debian > /etc/issue.net").returncode == 0
     report = tmp_path / "check2.json"
     junit = tmp_path / "check2.xml"
     proc = mason(
@@ -147,15 +193,38 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert proc.returncode == 8, proc.stderr
     found = statuses(report)
     drift = {k for k, v in found.items() if v["status"] == "drift"}
-    assert drift == {(h2, "MSN-SSH-03")}
+    assert drift == {(h2, "MSN-SSH-03"), (h3, "MSN-OS-15"), (h3, "MSN-SSH-11")}
     assert any("PermitRootLogin" in line for line in found[(h2, "MSN-SSH-03")]["details"])
-    assert f"drift on 1 host(s): {h2} MSN-SSH-03" in proc.stderr
+    assert f"drift on 2 host(s): {h2} MSN-SSH-03, {h3} MSN-OS-15, {h3} MSN-SSH-11" in proc.stderr
     assert '<failure message="drift"' in junit.read_text()
 
-    # 4. harden fixes it; the next check is clean again.
-    mason("harden", name, "--only", "ssh", "--limit", "h2", project=project)
+    # 4. harden fixes them; the next check is clean again.
+    mason("harden", name, "--only", "ssh", "--only", "os", "--limit", "h2,h3", project=project)
     assert "permitrootlogin no" in dexec(f"mason-{h2}", "sshd", "-T").stdout.decode().splitlines()
-    mason("harden", name, "--check", "--only", "ssh", project=project)
+    mason("harden", name, "--check", "--only", "ssh", "--only", "os", project=project)
+
+    # 4b. A security source the host cannot reach is drift, never pass.
+    report = tmp_path / "check3.json"
+    proc = mason(
+        "harden",
+        name,
+        "--check",
+        "--only",
+        "os",
+        "--limit",
+        "h1",
+        "--report",
+        "json",
+        str(report),
+        "-e",
+        '{"os_hardening_security_mirror": "http://127.0.0.1:9/debian-security"}',
+        project=project,
+        check=False,
+    )
+    assert proc.returncode == 8, proc.stderr
+    finding = statuses(report)[(h1, "MSN-OS-15")]
+    assert finding["status"] == "drift"
+    assert any("not reachable" in line for line in finding["details"]), finding
 
     # 5. A broken sshd setting is refused by `sshd -t` and SSH keeps working.
     before = dexec(f"mason-{h1}", "cat", DROPIN).stdout

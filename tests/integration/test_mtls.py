@@ -22,13 +22,16 @@ from pathlib import Path
 import docker
 import pytest
 import yaml
+from cryptography import x509
 
-from mason.core import pki
+from mason.core import pki, release
 from mason.core.proxy import instances, plan_from_dict
-from mason.providers.docker.sidecar import PROXY, TESTSVC, load_into_hosts, sidecar_image
+from mason.providers.docker.sidecar import PROXY, sidecar_image
 from mason.runner import run_playbook
 from tests.conftest import REPO, unique_pod_name
 from tests.integration.conftest import mason
+from tests.integration.sidecars import load_into_hosts
+from tests.sidecars import TESTSVC, service_image
 
 pytestmark = pytest.mark.integration
 CERTS = "/etc/mason/pki/certs"
@@ -67,7 +70,7 @@ class Pod:
 @pytest.fixture(scope="module")
 def pod(tmp_path_factory) -> Pod:
     client = docker.from_env()
-    images = {name: sidecar_image(client, name) for name in (PROXY, TESTSVC)}
+    images = {PROXY: sidecar_image(client, PROXY), TESTSVC: service_image(client)}
     name = unique_pod_name("mtls")
     project = tmp_path_factory.mktemp("mtls-proj")
     try:
@@ -98,9 +101,30 @@ def pod(tmp_path_factory) -> Pod:
             extravars={"mason_links_plan": plan, "mason_links_proxy_image": images[PROXY]},
         )
         assert result.ok, [vars(f) for f in result.failures]
-        yield Pod(name, project, hosts, plan, images)
+        built = Pod(name, project, hosts, plan, images)
+        record_in_ledger(built)
+        yield built
     finally:
         mason("pod", "destroy", name, "--yes", project=project, check=False)
+
+
+def record_in_ledger(pod: Pod) -> None:
+    """Write the links plan into the ledger on the manager as `mason app deploy` would: the
+    manager signs (rotate) only identities the ledger places on a host."""
+    placement: dict[str, dict[str, list[dict]]] = {}
+    for inst in pod.instances.values():
+        slot = {"replica": inst.replica, "host": inst.host, "zone": "z1"}
+        placement.setdefault(inst.app, {}).setdefault(inst.service, []).append(slot)
+    for app, services in placement.items():
+        record = release.make_record(
+            None, app=app, kind="deploy", manifest_hash="0" * 64, who="test@mtls",
+            images={svc: pod.images[TESTSVC] for svc in services}, placement=services,
+        )  # fmt: skip
+        directory = f"/etc/mason/releases/{app}"
+        on_host(pod.h(1), "install", "-d", "-m", "0700", "/etc/mason/releases", directory)
+        sh("docker", "exec", "-i", f"mason-{pod.h(1)}", "sh", "-c",
+           f"umask 077 && cat > {directory}/000001.json",
+           input=json.dumps(record.to_dict(), indent=2))  # fmt: skip
 
 
 # -- clients -----------------------------------------------------------------------
@@ -155,6 +179,23 @@ def plaintext_get(address: str, port: int) -> str:
     return data.decode(errors="replace")[:40] or "refused: closed without an answer"
 
 
+def run_test_playbook(pod: Pod, playbook: str, extravars: dict, tmp: Path):
+    """Run one of tests/integration/playbooks against the pod, as an operator would."""
+    inventory = tmp / "pod.mason.yml"
+    inventory.write_text(yaml.safe_dump({"plugin": "mason", "pods": [pod.name]}))
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i", str(inventory),
+            "-e", json.dumps(extravars),
+            str(REPO / "tests/integration/playbooks" / playbook),
+        ],
+        capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+             "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]},
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def certs(pod: Pod, tmp_path_factory) -> dict[str, Path]:
     """Client certificates: real ones of the pod's instances, an expired one, another CA's."""
@@ -169,25 +210,13 @@ def certs(pod: Pod, tmp_path_factory) -> dict[str, Path]:
     # An expired certificate of the *linked* identity, signed by the pod CA on the manager.
     web = pki.Identity(pod.name, "shop", "web")
     request = {"name": "expired-web", **{k: v for k, v in web.to_dict().items()}}
-    inventory = d / "pod.mason.yml"
-    inventory.write_text(yaml.safe_dump({"plugin": "mason", "pods": [pod.name]}))
     extravars = {
         "pki_cert_requests": [request],
         "pki_cert_base_dir": "/root/mason-test-certs",
         "pki_cert_not_before": "-7200s",
         "pki_cert_not_after": "-3600s",
     }
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i", str(inventory),
-            "-e", json.dumps(extravars),
-            str(REPO / "tests/integration/playbooks/issue_test_cert.yml"),
-        ],
-        capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-             "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]},
-    )  # fmt: skip
+    proc = run_test_playbook(pod, "issue_test_cert.yml", extravars, d)
     assert proc.returncode == 0, proc.stdout[-3000:]
     out["expired"] = fetch_pem(
         pod.h(1), "/root/mason-test-certs/expired-web/proxy.pem", d / "e.pem"
@@ -357,3 +386,227 @@ def test_ca_key_stays_on_the_manager_and_out_of_logs(pod: Pod):
             text = path.read_text(errors="replace")
             assert needle not in text, path
             assert "PRIVATE KEY" not in text, path
+
+
+# -- issue 17: the holes an outside probe found, attacked the same way ---------------
+PROBE = (
+    "import socket,sys\n"
+    "a, p = sys.argv[1], int(sys.argv[2])\n"
+    "try:\n"
+    "    c = socket.create_connection((a, p), timeout=4)\n"
+    "    c.sendall(b'GET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n')\n"
+    "    c.settimeout(4)\n"
+    "    print('open', c.recv(200).decode(errors='replace').split('\\r\\n')[0] or 'no answer')\n"
+    "except OSError as e:\n"
+    "    print('closed', type(e).__name__, e)\n"
+)  # connect, send a plaintext GET, print 'open <status line>' or 'closed <why>'
+
+
+def probe_from_host(host: str, address: str, port: int) -> str:
+    return on_host(host, "python3", "-c", PROBE, address, str(port)).stdout.strip()
+
+
+def probe_from_container(host: str, container: str, address: str, port: int) -> str:
+    return in_container(host, container, "python3", "-c", PROBE, address, str(port)).stdout.strip()
+
+
+def probe_from_network(pod: Pod, host: str, network: str, address: str, port: int) -> str:
+    """From a fresh container on ``network`` of ``host`` (another tenant's foothold)."""
+    return on_host(host, "docker", "run", "--rm", "--network", network, pod.images[TESTSVC],
+                   "python3", "-c", PROBE, address, str(port)).stdout.strip()  # fmt: skip
+
+
+def address_on(host: str, container: str, network: str) -> str:
+    inspect = json.loads(on_host(host, "docker", "inspect", container).stdout)[0]
+    return inspect["NetworkSettings"]["Networks"][network]["IPAddress"]
+
+
+def test_link_listener_answers_only_its_own_service(pod: Pod):
+    """Item 1: the caller's plaintext link listener, reached from the edge network or
+    routed through the host from the pod network, would speak to api *as shop/web*."""
+    web = pod.instances["shop-web-1"]
+    h1, h2 = web.host, pod.h(2)
+    edge_ip = address_on(h1, web.proxy_container, web.edge_network)
+    # Control: from its own service container the listener answers, plaintext.
+    own = probe_from_container(h1, web.container, "mason-proxy", 15001)
+    assert own.startswith("open HTTP/1.1 200"), own
+    # A container on the app's edge network, on the same host.
+    edge = probe_from_network(pod, h1, web.edge_network, edge_ip, 15001)
+    assert edge.startswith("closed"), edge
+    # Another machine of the pod network routing the edge address via h1 (no
+    # certificate at all): neither the link listener nor the TLS port answers.
+    on_host(h2, "ip", "route", "replace", f"{edge_ip}/32", "via", pod.hosts[h1])
+    try:
+        routed = probe_from_host(h2, edge_ip, 15001)
+        routed_tls = probe_from_host(h2, edge_ip, 8443)
+        # Control: the same machine reaches the published port on h1 (DNATed).
+        published = probe_from_host(h2, web.address, web.proxy_port)
+    finally:
+        on_host(h2, "ip", "route", "del", f"{edge_ip}/32", check=False)
+    assert routed.startswith("closed"), routed
+    assert routed_tls.startswith("closed"), routed_tls
+    assert published.startswith("open"), published  # TLS port: answers, refuses plaintext
+
+
+def test_tenant_containers_do_not_reach_their_hosts_own_addresses(pod: Pod):
+    """Item 7: before any hardening, containers on 'internal' networks reached sshd."""
+    web = pod.instances["shop-web-1"]
+    h1 = web.host
+    gateway = on_host(h1, "docker", "network", "inspect", web.network, "-f",
+                      "{{(index .IPAM.Config 0).Gateway}}").stdout.strip()  # fmt: skip
+    assert gateway
+    # Control: sshd answers on both addresses from the host itself.
+    for address in (gateway, pod.hosts[h1]):
+        assert probe_from_host(h1, address, 22).startswith("open SSH-"), address
+    for address in (gateway, pod.hosts[h1]):
+        got = probe_from_container(h1, web.container, address, 22)
+        assert got.startswith("closed"), (address, got)
+        got = probe_from_network(pod, h1, web.edge_network, address, 22)
+        assert got.startswith("closed"), (address, got)
+    # Control: from the edge network the published proxy port of the host still answers.
+    got = probe_from_network(pod, h1, web.edge_network, web.address, web.proxy_port)
+    assert got.startswith("open"), got
+    assert call_api(pod)["service"] == "api"
+
+
+def test_a_silent_client_is_dropped_within_the_handshake_bound(pod, certs):
+    """Item 5: a connection that never sends a ClientHello was held 300 s (maxconn 4096)."""
+    api = pod.instances["shop-api-1"]
+    started = time.monotonic()
+    with socket.create_connection((api.address, api.proxy_port), timeout=30) as idle:
+        # Control, meanwhile: a real client gets through.
+        ok = tls_get(api.address, api.proxy_port, ca=certs["ca"],
+                     server_name=api.identity.dns_name, bundle=certs["shop-web"])  # fmt: skip
+        assert ok.startswith("HTTP/1.1 200"), ok
+        try:
+            data = idle.recv(1)
+        except TimeoutError:
+            data = b"<still open after 30 s>"
+    waited = time.monotonic() - started
+    assert data == b"" and waited < 15, (data, waited)
+
+
+def _misissued(pod: Pod, cn: list[str], uri: str, tmp: Path) -> Path:
+    """A certificate the pod CA signs directly on the manager (a mis-issue): subject ``cn``
+    (one CN each), SANs of ``uri`` (its URI and DNS name), its key made there; returned
+    as a 0600 bundle."""
+    script = (
+        "import sys, json\n"
+        "from cryptography import x509\n"
+        "from cryptography.hazmat.primitives import hashes, serialization\n"
+        "from cryptography.hazmat.primitives.asymmetric import ec\n"
+        "from cryptography.x509.oid import NameOID, ExtendedKeyUsageOID\n"
+        "import datetime as dt\n"
+        "cns, uri, dns = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]\n"
+        "d = '/etc/mason/pki/ca/'\n"
+        "ca = x509.load_pem_x509_certificate(open(d + 'ca.pem', 'rb').read())\n"
+        "ca_key = serialization.load_pem_private_key(open(d + 'ca.key', 'rb').read(), None)\n"
+        "key = ec.generate_private_key(ec.SECP256R1())\n"
+        "now = dt.datetime.now(dt.timezone.utc)\n"
+        "cert = (x509.CertificateBuilder()\n"
+        "  .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, c) for c in cns]))\n"
+        "  .issuer_name(ca.subject).public_key(key.public_key())\n"
+        "  .serial_number(x509.random_serial_number())\n"
+        "  .not_valid_before(now - dt.timedelta(minutes=1))\n"
+        "  .not_valid_after(now + dt.timedelta(hours=1))\n"
+        "  .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(uri),\n"
+        "      x509.DNSName(dns)]), critical=False)\n"
+        "  .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),\n"
+        "      critical=False)\n"
+        "  .sign(ca_key, hashes.SHA256()))\n"
+        "sys.stdout.buffer.write(cert.public_bytes(serialization.Encoding.PEM)\n"
+        "  + key.private_bytes(\n"
+        "  serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,\n"
+        "  serialization.NoEncryption()))\n"
+    )
+    dns = pki.Identity.parse(uri).dns_name
+    pem = on_host(pod.h(1), "python3", "-c", script, json.dumps(cn), uri, dns).stdout
+    path = tmp / f"misissued-{len(list(tmp.iterdir()))}.pem"
+    path.write_text(pem)
+    path.chmod(0o600)
+    return path
+
+
+def test_inbound_authorises_on_the_uri_and_one_matching_cn(pod, certs, tmp_path):
+    """Items 4 and 3 at the proxy: a CN alone (or a second CN) no longer admits anyone."""
+    tmp_path.chmod(0o700)
+    api = pod.instances["shop-api-1"]
+    web, blog = f"spiffe://{pod.name}/shop/web", f"spiffe://{pod.name}/blog/web"
+
+    def get(cn: list[str], uri: str) -> str:
+        bundle = _misissued(pod, cn, uri, tmp_path)
+        return tls_get(api.address, api.proxy_port, ca=certs["ca"],
+                       server_name=api.identity.dns_name, bundle=bundle)  # fmt: skip
+
+    # Control: the same mis-issuing path with the linked CN and URI together is admitted.
+    assert get([web], web).startswith("HTTP/1.1 200")
+    # The linked CN with another identity's URI: refused (was admitted on the CN alone).
+    assert get([web], blog).startswith("refused")
+    # The linked URI under another identity's CN: refused.
+    assert get([blog], web).startswith("refused")
+    # Two CNs, the linked one first (HAProxy reads the first): refused.
+    assert get([web, blog], web).startswith("refused")
+
+
+def _csr_pem(pod: Pod, subject: list[str], *extensions) -> str:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    ident = pki.Identity(pod.name, "shop", "web")
+    builder = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn) for cn in subject])
+    )
+    builder = builder.add_extension(
+        x509.SubjectAlternativeName(
+            [x509.UniformResourceIdentifier(ident.spiffe_id), x509.DNSName(ident.dns_name)]
+        ),
+        critical=False,
+    )
+    for ext, critical in extensions:
+        builder = builder.add_extension(ext, critical=critical)
+    csr = builder.sign(pki.new_private_key(), hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _leaf_profile(key_cert_sign: bool = False, ca: bool = False):
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    usages = dict.fromkeys(
+        ("content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
+         "crl_sign", "encipher_only", "decipher_only"), False)  # fmt: skip
+    return [
+        (x509.BasicConstraints(ca=ca, path_length=None), True),
+        (x509.KeyUsage(digital_signature=True, key_cert_sign=key_cert_sign, **usages), True),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
+                                ExtendedKeyUsageOID.CLIENT_AUTH]), False),
+    ]  # fmt: skip
+
+
+def test_manager_signs_only_one_cn_and_the_leaf_profile(pod, tmp_path):
+    """Items 3 and 6: the CSR a compromised worker hands the manager's signer."""
+    tmp_path.chmod(0o700)
+    ident = pki.Identity(pod.name, "shop", "web")
+    request = {"name": "attack", **ident.to_dict()}
+    blog = f"spiffe://{pod.name}/blog/web"
+
+    csrs = {
+        # Control: the profile the hosts' requests carry.
+        "control": _csr_pem(pod, [ident.common_name], *_leaf_profile()),
+        # Two CNs (the manager read the last, HAProxy the first), in either order.
+        "two-cns-linked-last": _csr_pem(pod, [blog, ident.common_name], *_leaf_profile()),
+        "two-cns-linked-first": _csr_pem(pod, [ident.common_name, blog], *_leaf_profile()),
+        # keyCertSign, or CA:TRUE.
+        "key-cert-sign": _csr_pem(pod, [ident.common_name], *_leaf_profile(key_cert_sign=True)),
+        "ca-true": _csr_pem(pod, [ident.common_name], *_leaf_profile(ca=True)),
+    }
+    proc = run_test_playbook(pod, "sign_test_csr.yml",
+                             {"test_request": request, "test_csrs": csrs}, tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    out = json.loads(on_host(pod.h(1), "cat", "/root/mason-test-signed.json").stdout)
+    on_host(pod.h(1), "rm", "-f", "/root/mason-test-signed.json")
+    cert = pki.load_cert(out.pop("control"))
+    assert pki.identity_of(cert) == ident.spiffe_id
+    assert not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    for label, outcome in out.items():
+        assert outcome.startswith("refused: "), (label, outcome[:200])
+        assert "refusing to sign attack" in outcome, (label, outcome[:2000])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from ansible.errors import AnsibleError
 from ansible.inventory.manager import InventoryManager
 from ansible.parsing.dataloader import DataLoader
 
@@ -121,5 +122,88 @@ def test_filters_by_pod_and_environment(inventory):
 
 
 def test_ignores_files_not_named_mason_yml(inventory):
-    inv = inventory("plugin: mason\nproviders: [standin]\n", filename="pods.yml")
-    assert "alpha-h1" not in [h.name for h in inv.get_hosts()]
+    # Not claimed by the plugin, and parsed by no other: an error (ansible.cfg sets
+    # any_unparsed_is_failed), never an empty inventory.
+    with pytest.raises(AnsibleError, match="Completely failed to parse inventory source"):
+        inventory("plugin: mason\nproviders: [standin]\n", filename="pods.yml")
+
+
+def test_full_name_is_accepted(inventory):
+    inv = inventory("plugin: mason.mason.mason\nproviders: [standin]\npods: [beta]\n")
+    assert [h.name for h in inv.get_hosts()] == ["beta-h1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("pods: [alpah]\n", "pod(s) alpah not found on provider(s) standin"),
+        ("pods: [alpha]\nenvironment: prod\n", "pod(s) alpha not found"),
+        ("environment: qa\n", "no mason host found on provider(s) standin, environment 'qa'"),
+    ],
+)
+def test_fails_closed(inventory, capfd, text, message):
+    with pytest.raises(AnsibleError, match="Completely failed to parse inventory source"):
+        inventory("plugin: mason\nproviders: [standin]\n" + text)
+    assert message in capfd.readouterr().err  # Ansible's warning names the plugin's error
+
+
+def test_allow_empty_accepts_nothing_found(inventory):
+    inv = inventory("plugin: mason\nproviders: [standin]\nenvironment: qa\nallow_empty: true\n")
+    assert inv.get_hosts() == []
+
+
+def test_constructed_options(inventory):
+    inv = inventory(
+        "plugin: mason\nproviders: [standin]\n"
+        "compose:\n  rack: mason_zone ~ '-' ~ mason_role\n"
+        "groups:\n  first_hosts: mason_host_index == 1\n"
+        "keyed_groups:\n  - key: mason_labels.disk\n    prefix: disk\n"
+    )
+    assert inv.get_host("alpha-h2").vars["rack"] == "zone-b-worker"
+    assert sorted(h.name for h in inv.groups["first_hosts"].get_hosts()) == ["alpha-h1", "beta-h1"]
+    assert len(inv.groups["disk_ssd"].get_hosts()) == 3
+
+
+def test_keys_from_the_pod_or_from_a_credential(inventory, tmp_path):
+    pod = inventory("plugin: mason\nproviders: [standin]\npods: [beta]\n").get_host("beta-h1").vars
+    assert pod["ansible_ssh_private_key_file"].endswith("/keys/standin/beta/id_ed25519")
+    assert "UserKnownHostsFile=" in pod["ansible_ssh_common_args"]
+    (tmp_path / "known_hosts").write_text("")
+    cred = (
+        inventory(
+            "plugin: mason\nproviders: [standin]\npods: [beta]\n"
+            "ssh_key: credential\nknown_hosts_file: known_hosts\n"
+        )
+        .get_host("beta-h1")
+        .vars
+    )
+    assert "ansible_ssh_private_key_file" not in cred
+    assert cred["ansible_ssh_common_args"] == (
+        f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={tmp_path / 'known_hosts'}"
+    )
+
+
+def test_mason_yml_is_found_from_the_inventory_file(tmp_path, monkeypatch):
+    """A static pod in the project's mason.yml, read by an inventory file two levels below it
+    while the working directory (and $MASON_PROJECT_DIR) point elsewhere."""
+    project = tmp_path / "proj"
+    (project / "inventory" / "awx").mkdir(parents=True)
+    (project / "mason.yml").write_text(
+        "pods:\n  rack1:\n    provider: static\n    options:\n      hosts:\n"
+        "        - {address: 192.0.2.10}\n        - {address: 192.0.2.11, port: 2222}\n"
+    )
+    source = project / "inventory" / "awx" / "rack.mason.yml"
+    source.write_text("plugin: mason.mason.mason\npods: [rack1]\nssh_key: credential\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("MASON_PROJECT_DIR", str(elsewhere))
+    monkeypatch.setenv("ANSIBLE_CONFIG", str(REPO / "ansible.cfg"))
+    from ansible.plugins.loader import inventory_loader
+
+    inventory_loader.add_directory(str(REPO / "plugins" / "inventory"))
+    inv = InventoryManager(loader=DataLoader(), sources=[str(source)])
+    hosts = {h.name: h.vars for h in inv.get_hosts()}
+    assert sorted(hosts) == ["rack1-h1", "rack1-h2"]
+    assert hosts["rack1-h2"]["ansible_port"] == 2222
+    assert "ansible_ssh_private_key_file" not in hosts["rack1-h1"]

@@ -2,7 +2,10 @@
 
 The contract is about resources (VMs, disks, state, the pod network), so its
 pods do not wait for the VMs to boot (``boot_timeout: 0``); booting, SSH and
-hardening are proven by tests/integration/test_vm.py on a pod of its own.
+hardening are proven by tests/integration/test_vm.py on a pod of its own. The
+second create after a destroy is proven here: what it needs (a pod name, state,
+disks, ports and a pod network free again) is the provider's, and booting it
+again would only repeat test_vm.py's boot.
 """
 
 from __future__ import annotations
@@ -66,6 +69,19 @@ class TestQemuContract(ProviderContract):
         back on the next create with its disk; then the contract's destroy check."""
         self.check_a_stopped_vm_is_started_again(provider, cycle)
         super().test_destroy_leaves_nothing(provider, cycle)
+        self.check_a_second_create_after_destroy_works(provider, cycle)
+
+    def check_a_second_create_after_destroy_works(
+        self, provider: QemuProvider, cycle: dict[str, Any]
+    ) -> None:
+        pod, key = cycle["pod"], cycle["key"]
+        old = {h.id for h in cycle["rerun"].hosts}
+        again = provider.create_hosts(self.spec(pod, 1), key)
+        assert [(h.name, h.state) for h in again.created] == [(f"{pod}-h1", "running")]
+        assert again.created[0].id not in old and again.existing == []
+        assert len(qemu_pids(pod)) == 1 and self.leftovers(provider, pod)
+        provider.destroy_pod(pod)
+        assert self.leftovers(provider, pod) == []
 
     def check_a_stopped_vm_is_started_again(
         self, provider: QemuProvider, cycle: dict[str, Any]

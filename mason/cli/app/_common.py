@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import click
+
 from mason.cli._context import Ctx
 from mason.core import files
 from mason.core.catalog import CatalogEntry, list_entries, search_path, templates
 from mason.core.errors import NotFound
 from mason.core.manifest import App, load_manifest
 from mason.core.names import check_name
+from mason.core.placement import DEFAULT_TIME_LIMIT, MAX_TIME_LIMIT
 
 CATALOG_ENV = "MASON_CATALOG_PATH"
 
@@ -58,3 +61,14 @@ def load_app(ctx: Ctx, path: Path) -> App:
         catalog=templates(entries),
         addons=list(entries),
     )
+
+
+time_limit_option = click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, max=MAX_TIME_LIMIT),
+    default=DEFAULT_TIME_LIMIT,
+    show_default=True,
+    metavar="SECONDS",
+    help="When greedy placement leaves containers without a host, how long the repair may "
+    "move others to make room (0: no repair).",
+)

@@ -8,14 +8,13 @@ import click
 from rich.table import Table
 
 from mason.cli._context import Ctx, pass_ctx
-from mason.cli.app._common import app_file, display, load_app
+from mason.cli.app._common import app_file, display, load_app, time_limit_option
+from mason.cli.app.deploy import render_posture
 from mason.cli.pod._common import provider_option
 from mason.core.errors import Infeasible
 from mason.core.hostsfile import load_hosts_file
 from mason.core.placement import (
-    DEFAULT_TIME_LIMIT,
     KEEP,
-    MAX_TIME_LIMIT,
     MOVE,
     NEW,
     REMOVE,
@@ -25,6 +24,7 @@ from mason.core.placement import (
 )
 from mason.core.placement import plan as make_plan
 from mason.core.units import format_memory
+from mason.operations import releases as release_ops
 from mason.operations.lookup import hosts_of
 
 ACTION_STYLE = {NEW: "green", KEEP: "dim", MOVE: "yellow", REMOVE: "red"}
@@ -53,15 +53,7 @@ def host_spec(host) -> HostSpec:
 )
 @provider_option
 @click.option("--explain", is_flag=True, help="Show every bidder's verdict for each container.")
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, max=MAX_TIME_LIMIT),
-    default=DEFAULT_TIME_LIMIT,
-    show_default=True,
-    metavar="SECONDS",
-    help="When greedy placement leaves containers without a host, how long the repair may "
-    "move others to make room (0: no repair).",
-)
+@time_limit_option
 @click.option(
     "--rebalance",
     is_flag=True,
@@ -87,7 +79,10 @@ def plan(
     a container without a host, a repair moves other new containers of the app
     (running ones too with --rebalance) to make room, for at most --time-limit
     seconds. Exits 9 when some container still fits nowhere, after printing
-    why, per bidder, and whether a layout provably does not exist.
+    why, per bidder, and whether a layout provably does not exist. With --pod it
+    also shows what the manifest changes in the app's security posture against the
+    newest release on the pod (capabilities, read-only root, user, AppArmor, public
+    ports, links; each weaker, stronger or changed).
 
     \b
     Examples:
@@ -120,10 +115,30 @@ def plan(
         rebalance=rebalance,
     )
 
+    # Against a pod, what the manifest changes in the posture of what runs there.
+    against, changes = (
+        release_ops.posture_against(ctx.session(), pod, app, provider_name)
+        if pod is not None
+        else (None, [])
+    )
     if ctx.json or as_json:
-        ctx.emit_json({"app": app.name, **result.to_dict()})
+        data = {"app": app.name, **result.to_dict()}
+        if pod is not None:
+            data["posture"] = {
+                "against": against,
+                "changes": [c.to_dict() for c in changes],
+                "weaker": any(c.weaker for c in changes),
+            }
+        ctx.emit_json(data)
     else:
         _render(ctx, app.name, where, hosts, result, explain)
+        if pod is not None:
+            ctx.console.print()
+            if against is None:
+                ctx.console.print(
+                    f"Security posture: no release of {app.name} on pod {pod} to compare with"
+                )
+            render_posture(ctx, changes, against)
     if result.unplaced:
         first = result.unplaced[0]
         more = f" (and {len(result.unplaced) - 1} more)" if len(result.unplaced) > 1 else ""

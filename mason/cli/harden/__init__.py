@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from mason.cli.harden.controls import controls
+from mason.cli.harden.report import report
 from mason.cli.harden.run import run
 
 DEFAULT_COMMAND = "run"
@@ -33,6 +34,7 @@ def harden() -> None:
     mason harden POD [OPTIONS]       apply the hardening roles (= mason harden run POD)
     mason harden POD --check         change nothing; report each control on each host
     mason harden controls            the controls mason enforces, with benchmark references
+    mason harden report EVENTS       the verdict of a harden job run in AWX or ansible-runner
 
     \b
     Examples:
@@ -44,3 +46,4 @@ def harden() -> None:
 
 harden.add_command(run)
 harden.add_command(controls)
+harden.add_command(report)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import click
 from rich.table import Table
 from rich.text import Text
 
@@ -15,6 +18,17 @@ from mason.core.controls import (
     PASS,
     UNAVAILABLE,
     Report,
+)
+
+# --report json|junit FILE, as `mason harden` and `mason harden report` take it
+report_option = click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    nargs=2,
+    type=(click.Choice(["json", "junit"]), click.Path(dir_okay=False, path_type=Path)),
+    metavar="json|junit FILE",
+    help="Also write the result as JSON or JUnit XML (repeatable).",
 )
 
 STYLE = {

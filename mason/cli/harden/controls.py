@@ -6,15 +6,22 @@ import click
 from rich.table import Table
 
 from mason.cli._context import Ctx, pass_ctx
-from mason.core.controls import load_catalogue
+from mason.core.controls import control_tasks, load_catalogue, render_markdown
+from mason.core.errors import InvalidInput
 from mason.operations.harden import check_areas
+from mason.paths import content_root
 
 
 @click.command()
 @click.option("--area", "areas", multiple=True, help="Only controls of this area (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout (also the global --json).")
+@click.option(
+    "--markdown",
+    is_flag=True,
+    help="Print docs/controls.md: every control with the tasks that enforce it.",
+)
 @pass_ctx
-def controls(ctx: Ctx, areas: tuple[str, ...], as_json: bool) -> None:
+def controls(ctx: Ctx, areas: tuple[str, ...], as_json: bool, markdown: bool) -> None:
     """List the hardening controls: ID, area, title and benchmark references.
 
     The same list, with the tasks that enforce each control, is docs/controls.md.
@@ -23,9 +30,16 @@ def controls(ctx: Ctx, areas: tuple[str, ...], as_json: bool) -> None:
     Examples:
       mason harden controls
       mason harden controls --area ssh --area docker
+      mason harden controls --markdown > docs/controls.md
       mason harden controls --json | jq -r '.[] | select(.refs.cis_docker) | .id'
     """
     catalogue = load_catalogue()
+    if markdown:
+        if areas or as_json or ctx.json:
+            raise InvalidInput("--markdown prints the whole catalogue: drop --area and --json")
+        roles = content_root() / "roles"
+        click.echo(render_markdown(catalogue, control_tasks(roles, catalogue)), nl=False)
+        return
     selected = catalogue.in_areas(check_areas(areas, "--area", catalogue) or None)
     if as_json or ctx.json:
         ctx.emit_json(

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from mason.cli._context import Ctx, pass_ctx
-from mason.cli.harden._report import print_report
+from mason.cli.harden._report import print_report, report_option
 from mason.cli.pod._common import provider_option
 from mason.core.controls import render_json, render_junit
 from mason.core.extravars import parse_extra_vars
@@ -37,15 +37,7 @@ from mason.operations.harden import harden
     help="Change nothing; report each control as pass, drift, not-applicable or unavailable. "
     "Exit code 8 when anything drifted.",
 )
-@click.option(
-    "--report",
-    "reports",
-    multiple=True,
-    nargs=2,
-    type=(click.Choice(["json", "junit"]), click.Path(dir_okay=False, path_type=Path)),
-    metavar="json|junit FILE",
-    help="Also write the result as JSON or JUnit XML (repeatable).",
-)
+@report_option
 @click.option(
     "--extra-vars",
     "-e",

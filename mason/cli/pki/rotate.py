@@ -24,7 +24,7 @@ def rotate(ctx: Ctx, pod: str, window: timedelta, force: bool, provider_name: st
 
     Each instance gets a fresh key (made on its host) and a certificate signed on
     the manager; proxies reload seamlessly, so open connections finish and new
-    ones are never refused. Runs playbooks/rotate-certs.yml, which an AWX
+    ones are never refused. Runs playbooks/rotate_certs.yml, which an AWX
     schedule can run as is (hourly suits the default 24h certificates).
 
     \b
@@ -36,7 +36,7 @@ def rotate(ctx: Ctx, pod: str, window: timedelta, force: bool, provider_name: st
     hosts_of(ctx.project_dir, pod, provider_name)
     result = run(
         ctx.session(),
-        "rotate-certs.yml",
+        "rotate_certs.yml",
         title=f"pki rotate {pod}",
         pods=[pod],
         extravars={

@@ -20,7 +20,13 @@ from mason.core.units import format_span
 from mason.operations.lookup import hosts_of
 from mason.operations.runs import run
 
-_STYLE = {pki.OK: "green", pki.ROTATE: "yellow", pki.EXPIRED: "red", pki.NOT_YET_VALID: "red"}
+_STYLE = {
+    pki.OK: "green",
+    pki.ROTATE: "yellow",
+    pki.EXPIRED: "red",
+    pki.NOT_YET_VALID: "red",
+    pki.UNPLANNED: "red",
+}
 
 
 def _left(delta: timedelta) -> str:
@@ -37,7 +43,8 @@ def status(ctx: Ctx, pod: str, window: timedelta, provider_name: str | None) -> 
     """Show every certificate of POD: identity, instance, host, expiry and state.
 
     Warns about certificates that expire within the rotation window (renew them
-    with `mason pki rotate POD`); exits with the drift code (8) when any has expired.
+    with `mason pki rotate POD`); exits with the drift code (8) when any has expired
+    or a host holds an identity no release in the pod's ledger places there (unplanned).
 
     \b
     Examples:
@@ -53,16 +60,17 @@ def status(ctx: Ctx, pod: str, window: timedelta, provider_name: str | None) -> 
     try:
         run(
             ctx.session(),
-            "pki-status.yml",
+            "pki_status.yml",
             title=f"pki status {pod}",
             pods=[pod],
-            extravars={"mason_pki_status_file": name},
+            # The CLI renders the records and judges them itself (exit 8 below).
+            extravars={"mason_pki_status_file": name, "mason_pki_status_report_only": True},
         )
         with open(name, encoding="utf-8") as fh:
-            records = json.load(fh)
+            found = json.load(fh)
     finally:
         os.unlink(name)
-    report = pki.pod_status(pod, records, window=window)
+    report = pki.pod_status(pod, found["records"], window=window, planned=found["planned"])
     if ctx.json:
         ctx.emit_json(report.to_dict())
     else:
@@ -84,5 +92,5 @@ def status(ctx: Ctx, pod: str, window: timedelta, provider_name: str | None) -> 
             ctx.err.print(f"warning: {line}", style="yellow", markup=False)
         if report.warnings:
             ctx.err.print(f"renew now with: mason pki rotate {pod}", markup=False)
-    if report.worst in (pki.EXPIRED, pki.NOT_YET_VALID):
+    if report.worst in pki.PROBLEMS:
         click.get_current_context().exit(int(ExitCode.DRIFT))

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 
 import click
 
 from mason.cli._context import Ctx, pass_ctx
 from mason.cli.pod._common import provider_option
-from mason.core.errors import EnvironmentProblem
-from mason.core.inventory import host_vars
 from mason.operations.lookup import find_host, hosts_of
+from mason.operations.remote import ssh_argv, ssh_binary
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -35,23 +33,9 @@ def ssh(
     """
     _, hosts = hosts_of(ctx.project_dir, name, provider_name)
     match = find_host(name, hosts, host)
-    binary = shutil.which("ssh")
-    if binary is None:
-        raise EnvironmentProblem("ssh not found", hint="apt-get install openssh-client")
-    hv = host_vars(match)
-    args = [
-        "ssh",
-        "-i",
-        hv["ansible_ssh_private_key_file"],
-        "-p",
-        str(match.ssh_port),
-        *hv["ansible_ssh_common_args"].split(),
-        "-o",
-        "LogLevel=ERROR",
-        f"{match.ssh_user}@{match.address}",
-    ]
+    args = ssh_argv(match)
     if command:
         # ssh joins its arguments with spaces for the remote shell; quoting each
         # keeps `mason pod ssh demo 1 -- docker info --format '{{.Driver}}'` intact.
         args.append(shlex.join(command))
-    os.execv(binary, args)  # noqa: S606 - replaces mason with ssh, argv list, no shell
+    os.execv(ssh_binary(), args)  # noqa: S606 - replaces mason with ssh, argv list, no shell

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mason.core.placement.constraints import Constraint
+from mason.core.placement.model import STRATEGIES as PLACEMENT_STRATEGIES
 
 APP_KEYS = ("name", "description", "services", "addons")
 SERVICE_KEYS = (
@@ -25,6 +26,7 @@ SERVICE_KEYS = (
     "ha",
     "placement",
     "min_available",
+    "security",
 )
 SOURCE_KEYS = ("image", "catalog", "build")  # a service names exactly one
 RESOURCE_KEYS = ("cpu", "memory")
@@ -32,8 +34,21 @@ PORT_KEYS = ("container", "public", "protocol")
 VOLUME_KEYS = ("source", "target", "read_only")
 HEALTHCHECK_KEYS = ("test", "interval", "timeout", "retries", "start_period")
 PLACEMENT_KEYS = ("strategy", "constraints")
+SECURITY_KEYS = ("capabilities", "read_only", "user", "tmpfs")
+# Capabilities a service may ask back after all are dropped (CIS Docker 5.3): what
+# common daemons need to bind low ports or drop privileges; never SYS_ADMIN & co.
+CAPABILITIES = (
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "NET_BIND_SERVICE",
+    "SETGID",
+    "SETUID",
+)
 HA_MODES = ("host", "zone")
-STRATEGIES = ("spread", "binpack")
+STRATEGIES = PLACEMENT_STRATEGIES  # one home: mason.core.placement.model
 PROTOCOLS = ("tcp", "udp")
 # A container with no stated resources still takes room on its host; these are
 # small enough to fit anywhere and large enough that 1000 of them do not fit on one core.
@@ -68,6 +83,24 @@ class Healthcheck:
 
 
 @dataclass(frozen=True)
+class Security:
+    """How a service's containers are confined beyond mason's fixed settings (docs/deploy.md)."""
+
+    capabilities: tuple[str, ...] = ()  # added back after dropping ALL
+    read_only: bool = True  # read-only root filesystem (CIS Docker 5.12)
+    user: str = ""  # run as this user (else the image's USER)
+    tmpfs: tuple[str, ...] = ()  # writable in-memory paths besides /tmp
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "capabilities": list(self.capabilities),
+            "read_only": self.read_only,
+            "user": self.user,
+            "tmpfs": list(self.tmpfs),
+        }
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     image: str | None = None
@@ -87,6 +120,7 @@ class Service:
     strategy: str = "spread"
     constraints: tuple[Constraint, ...] = ()
     min_available: int = 1
+    security: Security = Security()
 
     @property
     def public_ports(self) -> tuple[tuple[int, str], ...]:

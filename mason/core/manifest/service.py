@@ -22,15 +22,19 @@ from mason.core.fields import (
     scalar_map,
 )
 from mason.core.manifest.model import (
+    CAPABILITIES,
     DEFAULT_CPU,
     DEFAULT_MEMORY,
     HA_MODES,
     PLACEMENT_KEYS,
     RESOURCE_KEYS,
+    SECURITY_KEYS,
     SERVICE_KEYS,
     SOURCE_KEYS,
     STRATEGIES,
+    Healthcheck,
     Port,
+    Security,
     Service,
 )
 from mason.core.manifest.parts import (
@@ -88,20 +92,14 @@ def parse_service(
     )
     cpu, memory = _resources(errors, path, data)
     ports = _ports(errors, path, data)
-    env = scalar_map(errors, f"{path}.env", data["env"]) if "env" in data else {}
-    for key in env:
-        if not is_variable_name(key):
-            errors.add(key_path(f"{path}.env", key), "not a valid environment variable name")
+    env = _env(errors, path, data)
     volumes = _each(errors, path, data, "volumes", parse_volume)
-    healthcheck = (
-        parse_healthcheck(errors, f"{path}.healthcheck", data["healthcheck"])
-        if data.get("healthcheck") is not None
-        else None
-    )
+    healthcheck = _healthcheck(errors, path, data)
     links = check_str_list(errors, f"{path}.links", data["links"]) if "links" in data else []
     ha = _ha(errors, path, data)
     placement = _placement(errors, path, data)
     min_available = _min_available(errors, path, data, replicas)
+    security = _security(errors, path, data)
     if len(errors.lines) != before:
         return None
     return Service(
@@ -123,7 +121,22 @@ def parse_service(
         strategy=placement.strategy,
         constraints=tuple(sorted(set(placement.constraints))),
         min_available=min_available if replicas else 1,
+        security=security,
     )
+
+
+def _env(errors: ErrorList, path: str, data: Mapping[str, Any]) -> dict[str, str]:
+    env = scalar_map(errors, f"{path}.env", data["env"]) if "env" in data else {}
+    for key in env:
+        if not is_variable_name(key):
+            errors.add(key_path(f"{path}.env", key), "not a valid environment variable name")
+    return env
+
+
+def _healthcheck(errors: ErrorList, path: str, data: Mapping[str, Any]) -> Healthcheck | None:
+    if data.get("healthcheck") is None:
+        return None
+    return parse_healthcheck(errors, f"{path}.healthcheck", data["healthcheck"])
 
 
 def _source(
@@ -231,3 +244,42 @@ def _min_available(
             f"{path}.min_available", f"must be <= replicas ({replicas}), got {min_available}"
         )
     return min_available
+
+
+def _security(errors: ErrorList, path: str, data: dict[Any, Any]) -> Security:
+    if data.get("security") is None:
+        return Security()
+    where = f"{path}.security"
+    sec = check_mapping(errors, where, data["security"]) or {}
+    check_keys(errors, where, sec, SECURITY_KEYS)
+    caps = []
+    for cap in check_str_list(errors, f"{where}.capabilities", sec.get("capabilities", [])) or []:
+        name = cap.upper().removeprefix("CAP_")
+        if name in CAPABILITIES:
+            caps.append(name)
+        else:
+            errors.add(
+                f"{where}.capabilities",
+                f"{cap!r} is not allowed (allowed: {', '.join(CAPABILITIES)})",
+            )
+    read_only = sec.get("read_only", True)
+    if not isinstance(read_only, bool):
+        errors.add(f"{where}.read_only", f"expected true or false, got {type_name(read_only)}")
+        read_only = True
+    user = sec.get("user", "")
+    if user != "" and not (isinstance(user, str | int) and not isinstance(user, bool)):
+        errors.add(f"{where}.user", f"expected a user name or uid, got {type_name(user)}")
+        user = ""
+    user = str(user).strip()
+    if user in ("root", "0"):
+        errors.add(f"{where}.user", "must not be root (CIS Docker 4.1)")
+    tmpfs = check_str_list(errors, f"{where}.tmpfs", sec.get("tmpfs", [])) or []
+    for item in tmpfs:
+        if not item.startswith("/") or ".." in item.split("/") or ":" in item:
+            errors.add(f"{where}.tmpfs", f"expected an absolute path, got {item!r}")
+    return Security(
+        capabilities=tuple(sorted(set(caps))),
+        read_only=read_only,
+        user=user,
+        tmpfs=tuple(dict.fromkeys(tmpfs)),
+    )

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mason.core.names import ROLE_WORKER
 from mason.core.placement.constraints import Constraint
 
 # Actions of a plan line, as in a terraform/nomad plan.
@@ -24,7 +25,7 @@ class HostSpec:
     zone: str
     cpu: int  # millicores offered to containers
     memory: int  # bytes offered to containers
-    role: str = "worker"
+    role: str = ROLE_WORKER
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -215,10 +216,6 @@ class Plan:
     explanations: list[Explanation] = field(default_factory=list)
     searched: bool = False  # True when the exhaustive search decided the new containers
     repair: Repair | None = None  # None when greedy placed everything (or no repair was allowed)
-
-    @property
-    def feasible(self) -> bool:
-        return not self.unplaced
 
     def to_dict(self) -> dict[str, Any]:
         """The documented ``--json`` shape (docs/placement.md, "The plan as JSON")."""

@@ -27,8 +27,8 @@ region and its errors), ``network`` (VPC, subnets, security group, key pair),
 ``instances`` (find, read back, launch, terminate), ``provider`` (the Provider).
 """
 
-from mason.providers.aws.instances import SSH_USER, user_data
+from mason.providers.aws.instances import user_data
 from mason.providers.aws.options import OPTION_KEYS, AwsOptions, parse_options
 from mason.providers.aws.provider import AwsProvider
 
-__all__ = ["OPTION_KEYS", "SSH_USER", "AwsOptions", "AwsProvider", "parse_options", "user_data"]
+__all__ = ["OPTION_KEYS", "AwsOptions", "AwsProvider", "parse_options", "user_data"]

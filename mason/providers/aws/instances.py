@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from mason.core.errors import InvalidInput
+from mason.core.names import ROLE_WORKER
 from mason.providers.aws.client import Ec2, pod_filter, tag_map, tags
 from mason.providers.aws.network import base_tags
 from mason.providers.aws.options import AwsOptions
-from mason.providers.base import ADMIN_USER, Host, PodSpec
+from mason.providers.base import ADMIN_USER, DEFAULT_ENVIRONMENT, Host, PodSpec
 
-SSH_USER = ADMIN_USER
 LIVE_STATES = ("pending", "running", "stopping", "stopped")
 
 
@@ -92,13 +92,13 @@ def host_of(instance: Mapping[str, Any], address: str) -> Host:
         name=tagged.get("mason:host", instance["InstanceId"]),
         pod=tagged["mason:pod"],
         provider="aws",
-        environment=tagged.get("mason:environment", "default"),
+        environment=tagged.get("mason:environment", DEFAULT_ENVIRONMENT),
         zone=tagged.get("mason:zone", ""),
-        role=tagged.get("mason:role", "worker"),
+        role=tagged.get("mason:role", ROLE_WORKER),
         index=_number(tagged.get("mason:index"), int),
         address=public if use_public else private,
         ssh_port=22,
-        ssh_user=SSH_USER,
+        ssh_user=ADMIN_USER,
         cpu=_number(tagged.get("mason:cpu"), float),
         memory=_number(tagged.get("mason:memory"), int),
         labels=_labels(tagged.get("mason:labels")),

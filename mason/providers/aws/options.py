@@ -8,15 +8,18 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from mason.core.errors import InvalidInput, describe, key_path, unknown_field
+from mason.core.proxy import PROXY_PORT_BASE, PROXY_PORT_LAST
 from mason.core.validate import check_cidr, check_url
+from mason.providers.base import REGISTRY_PORT
 
 DEFAULT_SIZE = "t3.small"
 # Debian's official AMIs: https://wiki.debian.org/Cloud/AmazonEC2Image
 DEFAULT_IMAGE = "debian-12-amd64-*"
 DEFAULT_IMAGE_OWNER = "136693071363"
 DEFAULT_CIDR = "10.42.0.0/16"
-# The manager's registry and the range the mutual-TLS proxies listen on.
-DEFAULT_POD_PORTS = ("5000", "8400-8499")
+# The manager's registry and the host ports the mutual-TLS proxies publish their inbound
+# listeners on (the pod's other hosts reach them at the host's private address).
+DEFAULT_POD_PORTS = (str(REGISTRY_PORT), f"{PROXY_PORT_BASE}-{PROXY_PORT_LAST}")
 ADDRESSES = ("public", "private")
 OPTION_KEYS = (
     "region",

@@ -23,6 +23,7 @@ from mason.providers.base import (
     Provider,
     _quiet,
     check_growth,
+    listed,
 )
 
 MAX_LABELS_JSON = 256  # an EC2 tag value holds at most 256 characters
@@ -61,10 +62,10 @@ class AwsProvider(Provider):
 
     # -- list ---------------------------------------------------------------------------
     def list_hosts(self, pod: str | None = None, environment: str | None = None) -> list[Host]:
-        hosts = [instances.host_of(i, self.config.address) for i in instances.find(self.api, pod)]
-        if environment:
-            hosts = [h for h in hosts if h.environment == environment]
-        return sorted(hosts, key=lambda h: (h.pod, h.index))
+        return listed(
+            [instances.host_of(i, self.config.address) for i in instances.find(self.api, pod)],
+            environment,
+        )
 
     # -- create -------------------------------------------------------------------------
     def create_hosts(

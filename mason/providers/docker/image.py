@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -53,7 +54,8 @@ def _context_tar(files: dict[str, bytes]) -> io.BytesIO:
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o644
+            # A script (shebang) stays executable: build contexts run theirs directly.
+            info.size, info.mode = len(data), 0o755 if data.startswith(b"#!") else 0o644
             tar.addfile(info, io.BytesIO(data))
     buf.seek(0)
     return buf
@@ -62,38 +64,50 @@ def _context_tar(files: dict[str, bytes]) -> io.BytesIO:
 def build_recipe(
     client: docker.DockerClient,
     repo: str,
-    files: dict[str, bytes],
+    files: dict[str, bytes] | Callable[[], dict[str, bytes]],
     progress: Progress = _quiet,
     *,
     rebuild: bool = False,
     what: str = "image",
     base: str | None = None,
+    key: dict[str, bytes] | None = None,
+    base_arg: str = "BASE",
 ) -> str:
     """Build ``repo:<hash of recipe and base>`` FROM the base image unless it exists; its tag.
 
     ``base`` builds on another image (the VM layer is built on the host image).
+    ``files`` may be a function that makes the build context, called only when the image
+    must be built; ``key`` (the sources it is made from) then stands for it in the hash.
+    The base image reaches the Dockerfile as the build argument ``base_arg``.
     """
+    if callable(files) and key is None:
+        raise ValueError("build_recipe: a context made on demand needs a key")
     base = base or base_image(client, progress)
     base_id = _image_id(client, base) or base
-    tag = f"{repo}:{recipe_hash(files, base_id, salt=repo)}"
+    digest = key if key is not None else files
+    tag = f"{repo}:{recipe_hash(digest, base_id, salt=repo)}"  # type: ignore[arg-type]
     if not rebuild and _image_id(client, tag):
         return tag
     progress(f"building {what} {tag} (once per recipe change)")
+    step = ""  # the Dockerfile step running, named in a failure
+    context = files() if callable(files) else files
     try:
         for chunk in client.api.build(
-            fileobj=_context_tar(files),
+            fileobj=_context_tar(context),
             custom_context=True,
             tag=tag,
-            buildargs={"BASE": base},
+            buildargs={base_arg: base},
             rm=True,
             forcerm=True,
             decode=True,
             labels={"mason.recipe": tag.split(":")[1]},
         ):
             if "error" in chunk:
-                raise ProviderError(f"building {tag} failed: {chunk['error'].strip()}")
+                at = f" at {step}" if step else ""
+                raise ProviderError(f"building {tag} failed{at}: {chunk['error'].strip()}")
             line = chunk.get("stream", "").strip()
             if line.startswith("Step "):
+                step = line if len(line) <= 160 else line[:157] + "..."
                 progress(line)
     except docker.errors.APIError as exc:
         raise ProviderError(f"building {tag} failed: {exc.explanation or exc}") from exc

@@ -22,8 +22,10 @@ import docker.errors
 from docker.models.containers import Container
 
 from mason.core.errors import EnvironmentProblem, NotFound, ProviderError
+from mason.core.names import ROLE_WORKER
 from mason.providers.base import (
     ADMIN_USER,
+    DEFAULT_ENVIRONMENT,
     CreateResult,
     DestroyResult,
     Host,
@@ -33,6 +35,7 @@ from mason.providers.base import (
     Provider,
     _quiet,
     check_growth,
+    listed,
 )
 from mason.providers.docker import image as host_images
 
@@ -47,10 +50,10 @@ _HOST_RUN_ARGS: dict[str, Any] = {
     "tmpfs": {"/run": "", "/run/lock": ""},
     "cgroupns": "host",
 }
-SSH_USER = ADMIN_USER  # admin user of the host image (uid 1000, sudo)
-SSH_UID = 1000
+SSH_UID = 1000  # the admin user of the host image (sudo)
 LABEL = "mason.pod"
 STARTUP_TIMEOUT = 60.0
+REMOVAL_TIMEOUT = 60.0  # another client's removal of the same object, waited for
 
 
 def _labels_of(spec: PodSpec, index: int, host_name: str) -> dict[str, str]:
@@ -103,10 +106,7 @@ class DockerProvider(Provider):
         return self.client.containers.list(all=True, filters=filters)
 
     def list_hosts(self, pod: str | None = None, environment: str | None = None) -> list[Host]:
-        hosts = [_host_of(c) for c in self._containers(pod)]
-        if environment:
-            hosts = [h for h in hosts if h.environment == environment]
-        return sorted(hosts, key=lambda h: (h.pod, h.index))
+        return listed([_host_of(c) for c in self._containers(pod)], environment)
 
     # -- create -----------------------------------------------------------------
     def create_hosts(
@@ -201,7 +201,7 @@ class DockerProvider(Provider):
         container = self.client.containers.get(created["Id"])
         # The pod's public key goes in before first boot, so no window exists
         # where the host runs without its authorized key or with a shared one.
-        container.put_archive(f"/home/{SSH_USER}", _authorized_keys_tar(key.public_openssh))
+        container.put_archive(f"/home/{ADMIN_USER}", _authorized_keys_tar(key.public_openssh))
         container.start()
         return container
 
@@ -221,14 +221,16 @@ class DockerProvider(Provider):
     def remove_hosts(self, pod: str, names: Iterable[str]) -> None:
         for name in names:
             with contextlib.suppress(docker.errors.NotFound):
-                self.client.containers.get(f"mason-{name}").remove(force=True, v=True)
+                container = self.client.containers.get(f"mason-{name}")
+                remove(container, f"host {name}", force=True, v=True)
             with contextlib.suppress(docker.errors.NotFound):
-                self.client.volumes.get(f"mason-{name}-docker").remove(force=True)
+                volume = self.client.volumes.get(f"mason-{name}-docker")
+                remove(volume, f"volume {volume.name}", force=True)
 
     def _remove_network(self, pod: str) -> bool:
         removed = False
         for net in self.client.networks.list(filters={"label": f"mason.pod={pod}"}):
-            net.remove()
+            remove(net, f"network {net.name}")
             removed = True
         return removed
 
@@ -241,15 +243,36 @@ class DockerProvider(Provider):
         result = DestroyResult()
         for container in containers:
             progress(f"removing host {container.labels.get('mason.host', container.name)}")
-            container.remove(force=True, v=True)
-            result.removed.append(f"container {container.name}")
+            if remove(container, f"container {container.name}", force=True, v=True):
+                result.removed.append(f"container {container.name}")
         for volume in self.client.volumes.list(filters={"label": f"mason.pod={pod}"}):
-            volume.remove(force=True)
-            result.removed.append(f"volume {volume.name}")
+            if remove(volume, f"volume {volume.name}", force=True):
+                result.removed.append(f"volume {volume.name}")
         for net in networks:
-            net.remove()
-            result.removed.append(f"network {net.name}")
+            if remove(net, f"network {net.name}"):
+                result.removed.append(f"network {net.name}")
         return result
+
+
+def remove(resource: Any, what: str, timeout: float = REMOVAL_TIMEOUT, **options: Any) -> bool:
+    """Remove one engine object (container, volume, network): True when this call or one
+    already in progress removed it, False when it was gone before. A conflict (409:
+    "removal already in progress" from another destroy, a volume still held by a
+    container being removed) is retried until ``timeout``; then, or on any other engine
+    error, one ProviderError line."""
+    deadline = time.monotonic() + timeout
+    waited = False
+    while True:
+        try:
+            resource.remove(**options)
+            return True
+        except docker.errors.NotFound:
+            return waited
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409 or time.monotonic() > deadline:
+                raise ProviderError(f"cannot remove {what}: {_short(exc)}") from None
+        waited = True
+        time.sleep(0.2)
 
 
 def _authorized_keys_tar(public_key: str) -> bytes:
@@ -280,13 +303,13 @@ def _host_of(container: Container) -> Host:
         name=labels["mason.host"],
         pod=labels["mason.pod"],
         provider="docker",
-        environment=labels.get("mason.environment", "default"),
+        environment=labels.get("mason.environment", DEFAULT_ENVIRONMENT),
         zone=labels.get("mason.zone", ""),
-        role=labels.get("mason.role", "worker"),
+        role=labels.get("mason.role", ROLE_WORKER),
         index=int(labels.get("mason.index", "0")),
         address="127.0.0.1",
         ssh_port=_ssh_port(container),
-        ssh_user=SSH_USER,
+        ssh_user=ADMIN_USER,
         cpu=float(labels.get("mason.cpu", "0")),
         memory=int(labels.get("mason.memory", "0")),
         labels=json.loads(labels.get("mason.labels", "{}")),

@@ -23,8 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from mason.core.errors import HostsUnreachable, InvalidInput, NotFound
+from mason.core.names import ROLE_WORKER
 from mason.core.project import parse_memory
 from mason.providers.base import (
+    ADMIN_USER,
+    DEFAULT_ENVIRONMENT,
     CreateResult,
     DestroyResult,
     Host,
@@ -34,13 +37,13 @@ from mason.providers.base import (
     Provider,
     _quiet,
     check_growth,
+    listed,
 )
 from mason.providers.qemu import disk as disks
 from mason.providers.qemu import machine
 from mason.providers.qemu.state import HOST_FILE, POD_FILE, State, write_json
 from mason.providers.wait import wait_for_ssh
 
-SSH_USER = "mason"
 POD_SUBNET = ipaddress.ip_network("192.168.77.0/24")
 FIRST_ADDRESS = 10  # host N gets .(10 + N) on the pod network
 MAX_HOSTS = POD_SUBNET.num_addresses - 2 - FIRST_ADDRESS
@@ -73,10 +76,7 @@ class QemuProvider(Provider):
 
     # -- list -------------------------------------------------------------------
     def list_hosts(self, pod: str | None = None, environment: str | None = None) -> list[Host]:
-        hosts = [self._host_of(r) for r in self.state.host_records(pod)]
-        if environment:
-            hosts = [h for h in hosts if h.environment == environment]
-        return sorted(hosts, key=lambda h: (h.pod, h.index))
+        return listed([self._host_of(r) for r in self.state.host_records(pod)], environment)
 
     def _host_of(self, record: dict[str, Any]) -> Host:
         host_dir = self.state.host_dir(record["pod"], record["name"])
@@ -85,13 +85,13 @@ class QemuProvider(Provider):
             name=record["name"],
             pod=record["pod"],
             provider=self.name,
-            environment=record.get("environment", "default"),
+            environment=record.get("environment", DEFAULT_ENVIRONMENT),
             zone=record.get("zone", ""),
-            role=record.get("role", "worker"),
+            role=record.get("role", ROLE_WORKER),
             index=int(record.get("index", 0)),
             address="127.0.0.1",
             ssh_port=int(record.get("ssh_port", 0)),
-            ssh_user=SSH_USER,
+            ssh_user=ADMIN_USER,
             cpu=float(record.get("cpu", 0)),
             memory=int(record.get("memory", 0)),
             labels=dict(record.get("labels") or {}),

@@ -85,7 +85,7 @@ def test_docs_controls_md_is_generated_from_the_catalogue():
     expected = C.render_markdown(CAT, C.control_tasks(REPO / "roles", CAT))
     current = (REPO / "docs" / "controls.md").read_text()
     assert current == expected, (
-        "docs/controls.md is stale: python -m mason.core.controls --markdown > docs/controls.md"
+        "docs/controls.md is stale: mason harden controls --markdown > docs/controls.md"
     )
 
 
@@ -349,3 +349,52 @@ def test_one_report_task_states_many_controls():
         "MSN-OS-06": "pass",
         "MSN-OS-07": "not-checked",
     }
+
+
+def test_new_ssh_options_are_drift_of_their_own_control():
+    diff = {
+        "before": "TCPKeepAlive yes\nBanner none\nMaxSessions 4\n",
+        "after": "TCPKeepAlive no\nBanner /etc/issue.net\nMaxSessions 4\n",
+    }
+    task = "SSH config | MSN-SSH-05 MSN-SSH-06 MSN-SSH-11 | write options"
+    r = report_of([ok(H1, task, changed=True, diff=diff)])
+    assert r.finding(H1, "MSN-SSH-05").details == ["-TCPKeepAlive yes", "+TCPKeepAlive no"]
+    assert r.finding(H1, "MSN-SSH-11").details == ["-Banner none", "+Banner /etc/issue.net"]
+    assert r.finding(H1, "MSN-SSH-06").status == "pass"
+    # The admin exception's lines (MSN-SSH-10) name their control in the report.
+    detail = ["MSN-SSH-10 mason permitopen: effective any, want 127.0.0.1:5443"]
+    msg = {
+        "mason_controls": [
+            {"mason_control": ["MSN-SSH-06", "MSN-SSH-10"], "status": "drift", "detail": detail}
+        ]
+    }
+    r = report_of([ok(H1, "SSH | report", msg=msg)])
+    assert r.finding(H1, "MSN-SSH-10").status == "drift"
+    assert r.finding(H1, "MSN-SSH-06").status == "pass"
+
+
+def test_unreachable_security_source_is_drift_even_beside_a_pass():
+    msg = {
+        "mason_controls": [
+            {"mason_control": ["MSN-OS-05", "MSN-OS-09"], "status": "pass"},
+            {
+                "mason_control": "MSN-OS-15",
+                "status": "drift",
+                "detail": ["http://x/InRelease is not reachable from the host (HTTP 000)"],
+            },
+        ]
+    }
+    events = [
+        ok(H1, "OS hardening | report", msg=msg),
+        ok(H1, "OS files | MSN-OS-15 | write files that differ", changed=False),
+    ]
+    r = report_of(events, check=False, areas=("os",))
+    assert r.finding(H1, "MSN-OS-15").status == "drift"
+    assert "not reachable" in r.finding(H1, "MSN-OS-15").details[0]
+
+
+def test_ssh_defaults_keep_the_registry_tunnel():
+    ssh = yaml.safe_load((REPO / "roles/ssh_hardening/defaults/main.yml").read_text())
+    assert ssh["ssh_hardening_admin_user"] == "mason"
+    assert ssh["ssh_hardening_registry_port"] == 5443
+    assert "'127.0.0.1:' ~ ssh_hardening_registry_port" in ssh["ssh_hardening_admin_permit_open"]

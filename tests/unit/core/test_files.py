@@ -173,3 +173,9 @@ def test_json_problems(text: str, message: str):
         documents.parse_json(text, "x.json")
     assert message in str(err.value)
     assert documents.parse_json('{"a": [1, 2.5]}', "x.json") == {"a": [1, 2.5]}
+
+
+def test_a_path_with_a_nul_byte_is_invalid_input(tmp_path: Path):
+    with pytest.raises(InvalidInput) as err:
+        files.read_text(tmp_path / "a\x00b", source="f")
+    assert str(err.value) == "f: a path cannot contain a NUL byte"

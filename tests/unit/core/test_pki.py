@@ -9,7 +9,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from mason.core import pki
+from mason.core import pki, release
 from mason.core.errors import InvalidInput
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -115,6 +115,93 @@ def test_csr_with_extra_san_is_refused(ca):
     assert any("URI SANs" in p for p in problems)
 
 
+def _csr(key, names, *extensions):
+    """A hand-made CSR: subject attributes ``names`` (oid, value), WEB's SANs, ``extensions``."""
+    from cryptography.hazmat.primitives import hashes
+
+    builder = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(oid, value) for oid, value in names])
+    )
+    builder = builder.add_extension(
+        x509.SubjectAlternativeName(
+            [x509.UniformResourceIdentifier(WEB.spiffe_id), x509.DNSName(WEB.dns_name)]
+        ),
+        critical=False,
+    )
+    for ext, critical in extensions:
+        builder = builder.add_extension(ext, critical=critical)
+    return builder.sign(key, hashes.SHA256())
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        # Two CNs: a mapping reads the last (WEB), HAProxy the first (blog's web).
+        [(NameOID.COMMON_NAME, "spiffe://demo/blog/web"), (NameOID.COMMON_NAME, WEB.common_name)],
+        [(NameOID.COMMON_NAME, WEB.common_name), (NameOID.COMMON_NAME, "spiffe://demo/blog/web")],
+        [(NameOID.COMMON_NAME, WEB.common_name), (NameOID.ORGANIZATION_NAME, "x")],
+        [],
+    ],
+    ids=["two-cns-target-last", "two-cns-target-first", "extra-attribute", "empty"],
+)
+def test_csr_subject_must_be_exactly_one_cn(ca, names):
+    ca_cert, ca_key = ca
+    key = pki.new_private_key()
+    problems = pki.check_csr(_csr(key, names), WEB)
+    assert any("subject" in p and "is not exactly CN=" in p for p in problems), problems
+    with pytest.raises(InvalidInput, match="refusing to sign"):
+        pki.sign_csr(_csr(key, names), WEB, ca_cert, ca_key)
+    # Control: the same CSR with the one right CN passes.
+    assert pki.check_csr(_csr(key, [(NameOID.COMMON_NAME, WEB.common_name)]), WEB) == []
+
+
+_KU = dict.fromkeys(
+    ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+     "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only"),
+    False,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("extension", "why"),
+    [
+        ((x509.BasicConstraints(ca=True, path_length=None), True), "asks to be a CA"),
+        ((x509.KeyUsage(**{**_KU, "digital_signature": True, "key_cert_sign": True}), True),
+         "key usages beyond"),
+        ((x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), False), "extended key usages"),
+        ((x509.OCSPNoCheck(), False), "not in a leaf's profile"),
+    ],
+    ids=["ca-true", "key-cert-sign", "code-signing", "other-extension"],
+)  # fmt: skip
+def test_csr_asking_for_more_than_a_leaf_is_refused(ca, extension, why):
+    ca_cert, ca_key = ca
+    key = pki.new_private_key()
+    csr = _csr(key, [(NameOID.COMMON_NAME, WEB.common_name)], extension)
+    assert any(why in p for p in pki.check_csr(csr, WEB)), pki.check_csr(csr, WEB)
+    with pytest.raises(InvalidInput, match="refusing to sign"):
+        pki.sign_csr(csr, WEB, ca_cert, ca_key)
+
+
+def test_ca_sets_the_leaf_profile_itself(ca):
+    """A CSR with leaf-compatible extensions of its own (non-critical, EKU serverAuth only)
+    gets the CA's profile, not what it asked for."""
+    ca_cert, ca_key = ca
+    key = pki.new_private_key()
+    csr = _csr(
+        key,
+        [(NameOID.COMMON_NAME, WEB.common_name)],
+        (x509.BasicConstraints(ca=False, path_length=None), False),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+    )
+    cert = pki.sign_csr(csr, WEB, ca_cert, ca_key, now=NOW)
+    bc = cert.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert bc.critical and not bc.value.ca
+    ku = cert.extensions.get_extension_for_class(x509.KeyUsage)
+    assert ku.critical and ku.value.digital_signature and not ku.value.key_cert_sign
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert set(eku) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
+
+
 @pytest.mark.parametrize(
     ("left", "state"),
     [
@@ -140,7 +227,8 @@ def test_not_yet_valid_is_flagged():
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("24h", 86400), ("90m", 5400), ("7d", 604800), ("45", 45), (30, 30)]
+    ("text", "seconds"),
+    [("24h", 86400), ("90m", 5400), ("7d", 604800), ("1w", 604800), ("45", 45), (30, 30)],
 )
 def test_parse_duration(text, seconds):
     assert pki.parse_duration(text) == timedelta(seconds=seconds)
@@ -198,3 +286,123 @@ def test_ca_near_its_end_is_flagged_long_before_leaves_would_be():
            "not_before": "20200101000000Z",
            "not_after": (NOW + timedelta(days=5)).isoformat()}  # fmt: skip
     assert pki.pod_status("demo", [rec], now=NOW).worst == pki.ROTATE
+
+
+# -- which identities a host may hold (the ledger decides) -----------------------------
+def _release(app: str, placement: dict[str, list[tuple[int, str]]]) -> dict:
+    return release.make_record(
+        None,
+        app=app,
+        kind="deploy",
+        manifest_hash="a" * 64,
+        images={svc: f"{app}-{svc}:1" for svc in placement},
+        placement={
+            svc: [{"replica": r, "host": h, "zone": "z1"} for r, h in slots]
+            for svc, slots in placement.items()
+        },
+        who="test@here",
+    ).to_dict()
+
+
+def _planned():
+    releases = [
+        _release("shop", {"web": [(1, "h1")], "api": [(1, "h2"), (2, "h3")]}),
+        _release("blog", {"web": [(1, "h3")]}),
+    ]
+    return pki.planned_requests("p", releases, ["h1", "h2", "h3"])
+
+
+def test_planned_requests_place_replicas_on_their_slots_and_edges_everywhere():
+    planned = _planned()
+    assert sorted(planned["h1"]) == ["blog-edge", "shop-edge", "shop-web-1"]
+    assert sorted(planned["h3"]) == ["blog-edge", "blog-web-1", "shop-api-2", "shop-edge"]
+    api = planned["h2"]["shop-api-1"]
+    ident = pki.Identity("p", "shop", "api")
+    assert api == {
+        "name": "shop-api-1",
+        "identity": ident.spiffe_id,
+        "common_name": ident.common_name,
+        "dns_name": ident.dns_name,
+        "proxy_container": "mason-proxy-shop-api-1",
+    }
+    assert planned["h2"]["blog-edge"]["identity"] == "spiffe://p/blog/edge"
+
+
+def test_authorize_refuses_another_apps_identity_planted_on_a_host():
+    planned = _planned()
+    found = [
+        {"name": "shop-web-1", "identity": "spiffe://p/shop/web", "dns_name": "evil.example"},
+        {"name": "blog-web-1", "identity": "spiffe://p/blog/web"},  # planted: blog runs on h3
+        {"name": "shop-web-1", "identity": "spiffe://p/blog/web"},  # a planned name, wrong id
+    ]
+    requests, refused = pki.authorize(planned, "p", "h1", found)
+    # The planned one is signed as the plan says, not as the host's file says.
+    assert requests == [planned["h1"]["shop-web-1"]]
+    assert refused == [
+        "host h1: refusing to sign spiffe://p/blog/web (instance blog-web-1): "
+        "no release in the pod's ledger places it there",
+        "host h1: refusing to sign spiffe://p/blog/web (instance shop-web-1): "
+        "no release in the pod's ledger places it there",
+    ]
+
+
+def test_authorize_with_an_empty_ledger_refuses_everything():
+    requests, refused = pki.authorize(
+        {}, "p", "h1", [{"name": "x-y-1", "identity": "spiffe://p/x/y"}]
+    )
+    assert requests == [] and len(refused) == 1 and "h1" in refused[0]
+
+
+def test_status_flags_an_unplanned_leaf_as_a_problem():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    base = {"kind": "leaf", "serial": "1", "not_before": now - timedelta(hours=1)}
+    records = [
+        {**base, "host": "h1", "path": "/a", "identity": "spiffe://p/shop/web",
+         "instance": "shop-web-1", "not_after": now + timedelta(hours=20)},
+        {**base, "host": "h1", "path": "/b", "identity": "spiffe://p/blog/web",
+         "instance": "blog-web-1", "not_after": now + timedelta(hours=20)},
+    ]  # fmt: skip
+    report = pki.pod_status("p", records, now=now, planned=_planned())
+    states = {c.instance: c.state for c in report.certs}
+    assert states == {"shop-web-1": pki.OK, "blog-web-1": pki.UNPLANNED}
+    assert report.worst == pki.UNPLANNED and report.worst in pki.PROBLEMS
+    assert report.warnings == [
+        "h1: spiffe://p/blog/web (blog-web-1): UNPLANNED: no release in the pod's ledger "
+        "puts this identity on h1; the manager will not renew it"
+    ]
+    # Without a plan, no such judgement (the old behaviour, for callers that have none).
+    assert pki.pod_status("p", records, now=now).worst == pki.OK
+
+
+def test_addons_are_allowed_on_every_host_of_the_pod_with_a_consistent_name():
+    planned = _planned()
+    ok = {"name": "addons-postgresql-1", "identity": "spiffe://p/addons/postgresql"}
+    requests, refused = pki.authorize(planned, "p", "h2", [ok])
+    assert refused == [] and requests[0]["dns_name"] == "postgresql.addons.p.mason"
+    assert requests[0]["proxy_container"] == "mason-proxy-addons-postgresql-1"
+    for bad in (
+        {"name": "addons-redis-1", "identity": "spiffe://p/addons/postgresql"},  # name differs
+        {"name": "addons-postgresql-1", "identity": "spiffe://other/addons/postgresql"},
+        {"name": "addons-postgresql-x", "identity": "spiffe://p/addons/postgresql"},
+    ):
+        assert pki.authorize(planned, "p", "h2", [bad])[0] == [], bad
+    # Not on a host outside the pod.
+    assert pki.authorize(planned, "p", "h9", [ok])[0] == []
+
+
+def test_an_app_whose_newest_release_places_nothing_has_no_identity_anywhere():
+    planned = pki.planned_requests("p", [_release("gone", {"web": []})], ["h1"])
+    assert planned == {"h1": {}}
+
+
+def test_issued_record_names_serial_identity_host_and_instance():
+    ca_key = pki.new_private_key()
+    ca = pki.build_ca("p", ca_key)
+    ident = pki.Identity("p", "shop", "web")
+    cert = pki.sign_csr(pki.build_csr(pki.new_private_key(), ident), ident, ca, ca_key)
+    record = pki.issued_record(pki.cert_pem(cert), "h1", "shop-web-1")
+    assert record["serial"] == f"{cert.serial_number:x}"
+    assert (record["identity"], record["host"], record["instance"]) == (
+        ident.spiffe_id, "h1", "shop-web-1",
+    )  # fmt: skip
+    assert record["not_after"] == cert.not_valid_after_utc.isoformat()

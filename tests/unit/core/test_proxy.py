@@ -9,6 +9,7 @@ import pytest
 
 from mason.core import proxy
 from mason.core.errors import InvalidInput
+from tests.unit.core import proxy_plans
 
 ADDR = {"demo-h1": "10.0.0.1", "demo-h2": "10.0.0.2", "demo-h3": "10.0.0.3"}
 PLAN = {
@@ -94,8 +95,9 @@ def test_inbound_is_tls13_mutual_and_admits_only_linked_cns(plan):
     bind = next(line for line in inbound.splitlines() if "bind" in line)
     assert ":8443 ssl" in bind and "verify required" in bind and "ssl-min-ver TLSv1.3" in bind
     assert "ca-file /etc/haproxy/tls/ca.pem" in bind
-    assert "acl linked ssl_c_s_dn(CN) -m str spiffe://demo/shop/web\n" in inbound
-    assert "tcp-request session reject unless { ssl_c_used } { ssl_c_verify 0 } linked" in inbound
+    assert "acl subject_0 ssl_c_s_dn -m str /CN=spiffe://demo/shop/web\n" in inbound
+    assert "tcp-request session reject unless { ssl_c_used } { ssl_c_verify 0 }\n" in inbound
+    assert "tcp-request session reject unless subject_0 uri_0\n" in inbound
     assert "spiffe://demo/blog" not in cfg
     assert "mode http" in inbound
     assert "ssl-default-bind-options ssl-min-ver TLSv1.3" in cfg
@@ -103,16 +105,63 @@ def test_inbound_is_tls13_mutual_and_admits_only_linked_cns(plan):
     assert "mason-shop-api-1:9000" in service and "resolvers docker" in service
 
 
+def test_inbound_authorises_on_the_uri_san_and_a_matching_single_cn():
+    """Each caller needs both its exact subject (one CN) and its exact SAN extension, paired:
+    a CN of one linked caller with the URI of another is not admitted."""
+    from cryptography import x509
+
+    from mason.core import pki
+
+    data = {"apps": {"shop": {
+        "web": {"port": 1, "links": ["api"], "hosts": ["demo-h1"]},
+        "cron": {"port": 1, "links": ["api"], "hosts": ["demo-h1"]},
+        "api": {"port": 1, "hosts": ["demo-h2"]},
+    }}}  # fmt: skip
+    api = by_name(proxy.plan_from_dict(data, pod="demo", addresses=ADDR))["shop-api-1"]
+    inbound = _section(proxy.render_haproxy(api), "frontend inbound")
+    acls = dict(re.findall(r"^    acl (\S+) (.*)$", inbound, re.M))
+    cron, web = pki.Identity("demo", "shop", "cron"), pki.Identity("demo", "shop", "web")
+    assert acls["subject_0"] == f"ssl_c_s_dn -m str /CN={cron.common_name}"
+    assert acls["subject_1"] == f"ssl_c_s_dn -m str /CN={web.common_name}"
+    for n, who in enumerate((cron, web)):
+        pattern = acls[f"uri_{n}"].removeprefix("ssl_c_der,hex -m sub ")
+        # The pattern is in a real leaf of that identity (HAProxy's hex is upper case) ...
+        ca_key = pki.new_private_key()
+        ca = pki.build_ca("demo", ca_key)
+        leaf = pki.sign_csr(pki.build_csr(pki.new_private_key(), who), who, ca, ca_key)
+        der = leaf.public_bytes(pki.serialization.Encoding.DER).hex().upper()
+        assert pattern in der
+        # ... and names that identity's URI, in the SAN extension.
+        assert who.spiffe_id.encode().hex().upper() in pattern
+        assert pattern.startswith("0603551D11")
+        other = cron if who is web else web
+        other_leaf = pki.sign_csr(pki.build_csr(pki.new_private_key(), other), other, ca, ca_key)
+        assert pattern not in other_leaf.public_bytes(pki.serialization.Encoding.DER).hex().upper()
+    assert "tcp-request session reject unless subject_0 uri_0 || subject_1 uri_1\n" in inbound
+    assert x509  # the import documents where the DER comes from
+
+
+def test_handshakes_and_silent_clients_are_bounded(plan):
+    cfg = proxy.render_haproxy(
+        by_name(plan)["shop-api-1"], proxy.ProxyTuning(handshake_timeout_s=7)
+    )
+    defaults = _section(cfg, "defaults")
+    assert "    timeout client 7s\n" in defaults
+    assert "    timeout tunnel 300s\n" in defaults and "    timeout server 300s\n" in defaults
+    assert "timeout client 300s" not in cfg
+
+
 def test_service_nobody_links_to_refuses_everyone(plan):
     inbound = _section(proxy.render_haproxy(by_name(plan)["shop-web-1"]), "frontend inbound")
     assert "    tcp-request session reject\n" in inbound
-    assert "acl linked" not in inbound
+    assert "acl " not in inbound
 
 
 def test_outbound_originates_mtls_to_every_replica_and_checks_them(plan):
     cfg = proxy.render_haproxy(by_name(plan)["shop-web-1"])
     front = _section(cfg, "frontend link_api")
-    assert "bind :15001\n" in front and "ssl" not in front
+    # Bound to the proxy's private-network address only, never the edge network's.
+    assert "bind mason-proxy:15001\n" in front and "ssl" not in front
     back = _section(cfg, "backend link_api")
     servers = [line.strip() for line in back.splitlines() if line.strip().startswith("server")]
     assert [s.split()[2] for s in servers] == ["10.0.0.2:20001", "10.0.0.3:20001"]
@@ -195,7 +244,7 @@ def test_plan_from_manifests_adapter():
         SimpleNamespace(app="shop", service="api", replica=1, host="demo-h2", action="keep"),
         SimpleNamespace(app="shop", service="api", replica=2, host="demo-h3", action="remove"),
     ]
-    built = proxy.plan_from_manifests("demo", apps, rows, ADDR)
+    built = proxy_plans.plan_from_manifests("demo", apps, rows, ADDR)
     assert [r.host for r in built.service("shop", "api").replicas] == ["demo-h2"]
     assert built.callers(built.service("shop", "api"))[0].spiffe_id == "spiffe://demo/shop/web"
 
@@ -210,13 +259,13 @@ def test_plan_from_real_manifest_model_if_present():
         model.Placement("shop", "web", 1, "demo-h1", "zone-a", model.NEW),
         model.Placement("shop", "api", 1, "demo-h2", "zone-b", model.NEW),
     ]
-    built = proxy.plan_from_manifests("demo", apps, rows, ADDR)
+    built = proxy_plans.plan_from_manifests("demo", apps, rows, ADDR)
     web_inst = proxy.instances(built, "demo-h1")[0]
     assert web_inst.service_env()["MASON_LINK_API_URL"] == "tcp://mason-proxy:15001"
     assert "server api-1 10.0.0.2:20000 ssl" in proxy.render_haproxy(web_inst)
 
 
 def test_plan_round_trips_through_its_plain_form(plan):
-    again = proxy.plan_from_dict(proxy.plan_to_dict(plan))
+    again = proxy.plan_from_dict(proxy_plans.plan_to_dict(plan))
     assert again == plan
-    assert proxy.render_all(again) == proxy.render_all(plan)
+    assert proxy_plans.render_all(again) == proxy_plans.render_all(plan)

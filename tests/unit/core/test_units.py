@@ -67,6 +67,7 @@ def test_parse_duration():
     assert parse_duration("10s") == 10_000
     assert parse_duration("500ms") == 500
     assert parse_duration("2m") == 120_000
+    assert parse_duration("1d") == 86_400_000 and parse_duration("1w") == 7 * 86_400_000
     with pytest.raises(InvalidInput, match="expected a duration like '10s'"):
         parse_duration("10")
 

@@ -1,0 +1,72 @@
+"""Ansible filters over mason.core.pki (one documentation page per filter beside this file:
+mason_pki_status.yml, _planned.yml, _authorize.yml, _issued.yml)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    from mason.core.errors import MasonError
+    from mason.core.pki import authorize, issued_record, planned_requests, pod_status
+except ImportError as exc:  # pragma: no cover - depends on the controller's python
+    _IMPORT_ERROR: ImportError | None = exc
+else:
+    _IMPORT_ERROR = None
+
+
+def _check():
+    if _IMPORT_ERROR is not None:
+        raise AnsibleFilterError(f"the mason package is not importable here: {_IMPORT_ERROR}")
+
+
+def mason_pki_status(records, pod, window_seconds=28800, planned=None):
+    _check()
+    try:
+        status = pod_status(
+            pod,
+            list(records or []),
+            window=timedelta(seconds=int(window_seconds)),
+            planned=planned,
+        )
+    except (MasonError, KeyError, ValueError) as exc:
+        raise AnsibleFilterError(f"mason pki status: {exc}") from None
+    return status.to_dict()
+
+
+def mason_pki_planned(releases, pod, hosts):
+    """host -> instance name -> request, from the newest release of every app
+    (mason.core.pki.planned_requests)."""
+    _check()
+    try:
+        return planned_requests(pod, list(releases or []), list(hosts or []))
+    except (MasonError, KeyError, ValueError) as exc:
+        raise AnsibleFilterError(f"mason pki plan: {exc}") from None
+
+
+def mason_pki_authorize(found, planned, pod, host):
+    """{requests, refused}: what the manager signs for ``host`` out of what it found there
+    (mason.core.pki.authorize)."""
+    _check()
+    requests, refused = authorize(planned or {}, str(pod), str(host), list(found or []))
+    return {"requests": requests, "refused": refused}
+
+
+def mason_pki_issued(pem, host, name):
+    """What the manager logs about a certificate it signed (mason.core.pki.issued_record)."""
+    _check()
+    try:
+        return issued_record(str(pem), str(host), str(name))
+    except (MasonError, ValueError) as exc:
+        raise AnsibleFilterError(f"mason pki issued: {exc}") from None
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "mason_pki_status": mason_pki_status,
+            "mason_pki_planned": mason_pki_planned,
+            "mason_pki_authorize": mason_pki_authorize,
+            "mason_pki_issued": mason_pki_issued,
+        }

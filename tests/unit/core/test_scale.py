@@ -1,0 +1,75 @@
+"""Scaling one service: the count's checks, and a plan that keeps every other replica."""
+
+from __future__ import annotations
+
+import pytest
+
+from mason.core import scale
+from mason.core.errors import InvalidInput, MasonError, NotFound
+from mason.core.release import Slot
+from tests.unit.core.test_deploy import app, entries, make, survey_of  # noqa: F401
+
+
+@pytest.mark.parametrize("text", ["1", "3", " 7 ", "+2", "1000", 5])
+def test_a_count_is_a_whole_number_from_1_to_1000(text):
+    assert scale.parse_replicas(text) == int(str(text).strip())
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "must be >= 1, got 0 (to stop an app: `mason app remove`)"),
+        ("-1", "must be >= 1, got -1"),
+        ("2.5", "expected a whole number of replicas, got a string '2.5'"),
+        ("three", "expected a whole number of replicas"),
+        ("", "expected a whole number of replicas"),
+        ("²", "expected a whole number of replicas"),
+        ("1001", "must be <= 1000, got 1001"),
+        (True, "expected an integer"),
+    ],
+)
+def test_a_bad_count_is_one_line(value, message):
+    with pytest.raises(InvalidInput) as err:
+        scale.parse_replicas(value)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_scaled_changes_one_service_and_checks_it(app):  # noqa: F811
+    more = scale.scaled(app, "web", 3)
+    assert more.services["web"].replicas == 3 and app.services["web"].replicas == 2
+    with pytest.raises(NotFound, match=r"no service 'wbe'.*did you mean 'web'"):
+        scale.scaled(app, "wbe", 3)
+    with pytest.raises(MasonError, match="must be >= 1"):
+        scale.scaled(app, "web", 0)
+
+
+def test_as_recorded_takes_each_services_count_from_the_release(app):  # noqa: F811
+    placed = {"web": (Slot(1, "h1", "a"), Slot(2, "h2", "b"), Slot(3, "h3", "c"))}
+    assert scale.as_recorded(app, placed).services["web"].replicas == 3
+    assert scale.as_recorded(app, {}).services["web"].replicas == 2
+
+
+def test_scaling_up_adds_one_replica_and_keeps_every_other_container(app, entries):  # noqa: F811
+    first = make(app, entries)
+    up = make(scale.scaled(app, "web", 3), entries, survey_of(first))
+    actions = {(c.service, c.replica): c.action for c in up.changes}
+    assert actions == {("web", 1): "keep", ("web", 2): "keep", ("web", 3): "new"}
+    assert all(i["action"] == "keep" for i in up.instances if i["replica"] != 3)
+    assert not up.remove
+    assert [[s.replica for s in b] for b in up.batches] == [[3]]
+    # the third goes to the zone that had none (anti-affinity), the others stay
+    hosts = {i["replica"]: i["host"] for i in up.instances if i["service"] == "web"}
+    assert len(set(hosts.values())) == 3
+    down = make(app, entries, survey_of(up))
+    assert {(c.service, c.replica): c.action for c in down.changes} == {
+        ("web", 1): "keep",
+        ("web", 2): "keep",
+        ("web", 3): "remove",
+    }
+    assert sorted(r.part for r in down.remove) == ["proxy", "service"]
+    assert not down.batches
+
+
+def test_more_replicas_than_zones_do_not_fit_with_ha_zone(app, entries):  # noqa: F811
+    plan = make(scale.scaled(app, "web", 4), entries, survey_of(make(app, entries)))
+    assert plan.unplaced and plan.unplaced[0].service == "web"
