@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -70,6 +71,34 @@ def test_pod_lifecycle(engine, tmp_path, mason_home):
             assert container(engine, h).attrs["State"]["StartedAt"] == started
         all_hosts = [h["name"] for h in pod["hosts"]]
         assert [h["zone"] for h in pod["hosts"]] == ["zone-a", "zone-b", "zone-c"]
+
+        # -- a host that stops keeps its address, though another container joins the
+        #    pod network while it is down (peers' firewalls and records name it) -------
+        address = {h["name"]: h["private_address"] for h in pod["hosts"]}
+        assert len(set(address.values())) == 3
+        h2 = container(engine, f"{name}-h2")
+        h2.stop(timeout=10)
+        squatter = engine.containers.run(
+            container(engine, f"{name}-h1").image.tags[0], ["sleep", "60"], entrypoint=[],
+            detach=True,
+            network=f"mason-{name}", remove=True,
+        )  # fmt: skip
+        try:
+            squatter.reload()
+            taken = squatter.attrs["NetworkSettings"]["Networks"][f"mason-{name}"]["IPAddress"]
+            assert taken not in address.values()
+            h2.start()
+            h2.reload()
+            assert (
+                h2.attrs["NetworkSettings"]["Networks"][f"mason-{name}"]["IPAddress"]
+                == (address[f"{name}-h2"])
+            )
+        finally:
+            squatter.remove(force=True)
+        for _ in range(60):  # sshd back before the next steps log in
+            if h2.exec_run(["systemctl", "is-active", "ssh"]).exit_code == 0:
+                break
+            time.sleep(1)
 
         # -- a no-op re-run changes nothing and says so --------------------------------
         again = mason("pod", "create", name, project=project)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import ipaddress
 import json
 import os
 import tarfile
@@ -19,6 +20,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.types
 from docker.models.containers import Container
 
 from mason.core.errors import EnvironmentProblem, NotFound, ProviderError
@@ -151,12 +153,43 @@ class DockerProvider(Provider):
         name = f"mason-{spec.name}"
         found = self.client.networks.list(names=[name])
         if not any(n.name == name for n in found):
-            self.client.networks.create(
-                name,
-                driver="bridge",
-                labels={"mason.pod": spec.name, "mason.provider": "docker"},
-            )
+            labels = {"mason.pod": spec.name, "mason.provider": "docker"}
+            # Docker picks a free address pool; the network is then made again with that
+            # pool as its own: only on a user-configured subnet may a host have a fixed
+            # address, and a host restarted without one comes back with another address
+            # (its peers' firewall rules and the pod's records name the old one). Other
+            # containers on the network get addresses from the upper half only, so none
+            # takes a stopped host's address while it is down.
+            probe = self.client.networks.create(name, driver="bridge", labels=labels)
+            pool = (probe.attrs.get("IPAM", {}).get("Config") or [{}])[0]
+            remove(probe, f"network {name}")
+            ipam = None
+            if pool.get("Subnet"):
+                subnet = ipaddress.ip_network(pool["Subnet"], strict=False)
+                upper = str(list(subnet.subnets(prefixlen_diff=1))[1])
+                ipam = docker.types.IPAMConfig(
+                    pool_configs=[
+                        docker.types.IPAMPool(
+                            subnet=pool["Subnet"], gateway=pool.get("Gateway"), iprange=upper
+                        )
+                    ]
+                )
+            self.client.networks.create(name, driver="bridge", labels=labels, ipam=ipam)
         return name
+
+    def _address_of(self, network: str, index: int) -> str | None:
+        """Host N's fixed address: the Nth of the lower half's addresses after the gateway
+        (None on a network made before mason pinned addresses: Docker picks one)."""
+        net = self.client.networks.get(network)
+        pool = (net.attrs.get("IPAM", {}).get("Config") or [{}])[0]
+        if not pool.get("Subnet") or not pool.get("IPRange"):
+            return None
+        lower = next(ipaddress.ip_network(pool["Subnet"], strict=False).subnets(1))
+        gateway = pool.get("Gateway", "").split("/")[0]
+        for n, address in enumerate(a for a in lower.hosts() if str(a) != gateway):
+            if n == index - 1:
+                return str(address)
+        raise ProviderError(f"network {network} has no address left for host {index}")
 
     def _create_one(
         self, spec: PodSpec, index: int, name: str, image: str, network: str, key: KeyPair
@@ -182,8 +215,10 @@ class DockerProvider(Provider):
         # read-only path lists in the API, which is what the docker CLI sends.
         host_config["MaskedPaths"] = []
         host_config["ReadonlyPaths"] = []
-        try:
-            created = api.create_container(
+        address = self._address_of(network, index)
+
+        def create(address: str | None) -> dict:
+            return api.create_container(
                 image,
                 name=f"mason-{name}",
                 hostname=name,
@@ -193,9 +228,18 @@ class DockerProvider(Provider):
                 host_config=host_config,
                 stop_signal="SIGRTMIN+3",
                 networking_config=api.create_networking_config(
-                    {network: api.create_endpoint_config(aliases=[name])}
+                    {network: api.create_endpoint_config(aliases=[name], ipv4_address=address)}
                 ),
             )
+
+        try:
+            try:
+                created = create(address)
+            except docker.errors.APIError as exc:
+                # A pod network made before addresses were pinned: Docker picks one.
+                if address is None or "user configured subnets" not in str(exc):
+                    raise
+                created = create(None)
         except docker.errors.APIError as exc:
             raise ProviderError(f"cannot create host {name}: {_short(exc)}") from None
         container = self.client.containers.get(created["Id"])

@@ -89,8 +89,15 @@ def _probe_kvm(kernel: Path) -> Accel:
         "-append", "console=ttyS0 panic=-1 loglevel=4",
     ]  # fmt: skip
     try:
+        # stdin from /dev/null: `-serial stdio` makes QEMU set its stdin non-blocking,
+        # which a shared stdin would pass on to the caller (Ansible then refuses to run).
         proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT,
+            check=False,
         )
         out = proc.stdout + proc.stderr
     except subprocess.TimeoutExpired:
