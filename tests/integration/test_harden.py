@@ -14,6 +14,20 @@ from tests.integration.conftest import mason
 pytestmark = pytest.mark.integration
 
 DROPIN = "/etc/ssh/sshd_config.d/00-mason-hardening.conf"
+# libpwquality's own verdict on each password argument, with the host's settings.
+PWQUALITY = """
+import ctypes, sys
+lib = ctypes.CDLL("libpwquality.so.1")
+lib.pwquality_default_settings.restype = ctypes.c_void_p
+lib.pwquality_strerror.restype = ctypes.c_char_p
+settings = ctypes.c_void_p(lib.pwquality_default_settings())
+assert lib.pwquality_read_config(settings, None, None) == 0
+for password in sys.argv[1:]:
+    aux = ctypes.c_void_p()
+    rc = lib.pwquality_check(settings, password.encode(), None, b"mason", ctypes.byref(aux))
+    buf = ctypes.create_string_buffer(256)
+    print(lib.pwquality_strerror(buf, 256, rc, aux).decode() if rc < 0 else "ok")
+"""
 ACCEPTABLE = {"pass", "not-applicable", "unavailable"}
 
 
@@ -165,6 +179,19 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert "policy drop;" in ruleset
     info = json.loads(dexec(f"mason-{h1}", "docker", "info", "--format", "{{json .}}").stdout)
     assert info["LiveRestoreEnabled"] is True and info["LoggingDriver"] == "json-file"
+    # PAM (MSN-OS-17): a login gets its own temporary directory; the password rules
+    # libpwquality reads refuse a short password and take a long one of 4 classes.
+    tmpdir = ssh_as(hosts[h1], "mason", key, command=("sh", "-c", "'echo $TMPDIR'"))
+    assert tmpdir.stdout.strip() == "/tmp/user/1000", tmpdir
+    verdicts = dexec(f"mason-{h1}", "python3", "-c", PWQUALITY, "Xk7#qPz2!mW", "Xk7#qPz2!mWv9$Lr")
+    assert verdicts.returncode == 0, verdicts.stderr
+    short, long = verdicts.stdout.decode().splitlines()
+    assert "shorter than 14 characters" in short and long == "ok"
+    # Accounts (MSN-OS-16) and cron directories (MSN-OS-06).
+    shells = dexec(f"mason-{h1}", "getent", "passwd", "daemon", "www-data").stdout.decode()
+    assert all(line.endswith(":/usr/sbin/nologin") for line in shells.splitlines()), shells
+    modes = dexec(f"mason-{h1}", "stat", "-c", "%a %n", "/home/mason", "/etc/cron.d")
+    assert modes.stdout.decode().split() == ["750", "/home/mason", "700", "/etc/cron.d"]
 
     # 3. Re-enable root login by hand on one host: exactly that drift, exit code 8.
     changed = dexec(
@@ -172,8 +199,13 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     )
     assert changed.returncode == 0
     assert "PermitRootLogin yes" in dexec(f"mason-{h2}", "cat", DROPIN).stdout.decode()
-    # ... and on another, remove the security source and change the banner.
+    # ... give a system account a shell there; on another, remove the security source
+    # and the password rules, change the banner and open the cron directory.
+    assert dexec(f"mason-{h2}", "usermod", "--shell", "/bin/bash", "daemon").returncode == 0
     assert dexec(f"mason-{h3}", "rm", "/etc/apt/sources.list.d/mason-security.list").returncode == 0
+    rules = "/etc/security/pwquality.conf.d/60-mason.conf"
+    assert dexec(f"mason-{h3}", "rm", rules).returncode == 0
+    assert dexec(f"mason-{h3}", "chmod", "0755", "/etc/cron.d").returncode == 0
     assert dexec(f"mason-{h3}", "sh", "-c", "echo Debian > /etc/issue.net").returncode == 0
     report = tmp_path / "check2.json"
     junit = tmp_path / "check2.xml"
@@ -193,14 +225,29 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert proc.returncode == 8, proc.stderr
     found = statuses(report)
     drift = {k for k, v in found.items() if v["status"] == "drift"}
-    assert drift == {(h2, "MSN-SSH-03"), (h3, "MSN-OS-15"), (h3, "MSN-SSH-11")}
+    expected = {
+        (h2, "MSN-SSH-03"),
+        (h2, "MSN-OS-16"),
+        (h3, "MSN-OS-06"),
+        (h3, "MSN-OS-15"),
+        (h3, "MSN-OS-17"),
+        (h3, "MSN-SSH-11"),
+    }
+    assert drift == expected
     assert any("PermitRootLogin" in line for line in found[(h2, "MSN-SSH-03")]["details"])
-    assert f"drift on 2 host(s): {h2} MSN-SSH-03, {h3} MSN-OS-15, {h3} MSN-SSH-11" in proc.stderr
+    assert any("cron.d" in line for line in found[(h3, "MSN-OS-06")]["details"])
+    assert any("pwquality" in line for line in found[(h3, "MSN-OS-17")]["details"])
+    assert "drift on 2 host(s): " in proc.stderr
+    for host, cid in expected:
+        assert f"{host} {cid}" in proc.stderr
     assert '<failure message="drift"' in junit.read_text()
 
     # 4. harden fixes them; the next check is clean again.
     mason("harden", name, "--only", "ssh", "--only", "os", "--limit", "h2,h3", project=project)
     assert "permitrootlogin no" in dexec(f"mason-{h2}", "sshd", "-T").stdout.decode().splitlines()
+    daemon = dexec(f"mason-{h2}", "getent", "passwd", "daemon").stdout.decode().strip()
+    assert daemon.endswith(":/usr/sbin/nologin"), daemon
+    assert dexec(f"mason-{h3}", "stat", "-c", "%a", "/etc/cron.d").stdout.decode().strip() == "700"
     mason("harden", name, "--check", "--only", "ssh", "--only", "os", project=project)
 
     # 4b. A security source the host cannot reach is drift, never pass.
