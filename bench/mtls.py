@@ -202,7 +202,7 @@ def main() -> int:
                 "create", "--name", name, "--network", network, "--network-alias", "mason-proxy",
                 "-v", f"{cfg}:/etc/haproxy/mason:ro", "-v", f"{tls}:/etc/haproxy/tls:ro",
                 "--read-only", "--tmpfs", "/run/haproxy", "--cap-drop", "ALL",
-                "--cap-add", "SETUID", "--cap-add", "SETGID",
+                "--cap-add", "SETUID", "--cap-add", "SETGID", "--cap-add", "KILL",
                 "--security-opt", "no-new-privileges", *publish, images[PROXY],
             )  # fmt: skip
             docker_cli("network", "connect", net["edge"], name)

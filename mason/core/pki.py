@@ -420,6 +420,9 @@ class CertStatus:
     not_after: datetime
     state: str
     instance: str = ""  # <app>-<service>-<replica> for leaves
+    # The state its dates alone give: an unplanned certificate can be expired as well,
+    # and the report says both.
+    validity: str = ""
 
     def remaining(self, now: datetime) -> timedelta:
         return self.not_after - now
@@ -435,6 +438,7 @@ class CertStatus:
             "not_before": self.not_before.isoformat(),
             "not_after": self.not_after.isoformat(),
             "state": self.state,
+            "validity": self.validity or self.state,
         }
 
 
@@ -454,8 +458,9 @@ class PodPkiStatus:
         out = []
         for c in self.certs:
             who = f"{c.host}: {c.identity}" + (f" ({c.instance})" if c.instance else "")
+            expired = f"EXPIRED at {c.not_after:%Y-%m-%d %H:%M} UTC"
             if c.state == EXPIRED:
-                out.append(f"{who}: EXPIRED at {c.not_after:%Y-%m-%d %H:%M} UTC")
+                out.append(f"{who}: {expired}")
             elif c.state == ROTATE:
                 left = _human(c.not_after - self.now)
                 out.append(f"{who}: expires in {left}, inside the rotation window")
@@ -467,6 +472,7 @@ class PodPkiStatus:
                 out.append(
                     f"{who}: UNPLANNED: no release in the pod's ledger puts this identity on "
                     f"{c.host}; the manager will not renew it"
+                    + (f" (and {expired})" if c.validity == EXPIRED else "")
                 )
         return out
 
@@ -523,7 +529,7 @@ def pod_status(
     for r in records:
         nb, na = _parse_time(r["not_before"]), _parse_time(r["not_after"])
         kind = r.get("kind", "leaf")
-        state = state_of(nb, na, now, window * 30 if kind == "ca" else window)
+        validity = state = state_of(nb, na, now, window * 30 if kind == "ca" else window)
         who = (r["host"], r.get("instance", ""), r.get("identity", ""))
         if kind != "ca" and planned is not None and not is_planned(planned, pod, *who):
             state = UNPLANNED
@@ -538,6 +544,7 @@ def pod_status(
                 not_after=na,
                 state=state,
                 instance=r.get("instance", ""),
+                validity=validity,
             )
         )
     certs.sort(key=lambda c: (c.kind != "ca", c.identity, c.instance, c.host))

@@ -125,14 +125,6 @@ def playbook(env, cwd: Path, name: str, *args: str) -> subprocess.CompletedProce
     )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "KNOWN DEFECT (open): steps 1-6 pass on a fresh-clone CI (2026-12-04); step 7, "
-        "pki_status by full name on a 1-host pod, fails reading /etc/mason/pki/ca ('not a"
-        " directory')"
-    ),
-)
 def test_collection_by_full_name_and_ee(collection, make_pod, tmp_path, mason_home):
     project = tmp_path / "proj"
     project.mkdir()

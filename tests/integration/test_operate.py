@@ -81,14 +81,6 @@ def web_containers(deployed: Deployed) -> dict[str, dict]:
     }
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "KNOWN DEFECT (open): passed on one fresh-clone CI, on the next 13 requests ended"
-        " in RemoteDisconnected during the rollout: the drain before stop is not yet "
-        "tight"
-    ),
-)
 def test_a_rolling_update_under_load_fails_no_request(deployed: Deployed, tmp_path: Path):
     before = web_containers(deployed)
     manifest = variant(
@@ -336,14 +328,6 @@ def endpoint(deployed: Deployed, host: str) -> str:
     return f"http://{deployed.address(host)}:8080/"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "KNOWN DEFECT (open): heal itself passes (replicas replaced on surviving hosts in"
-        " two zones, ledger records it, about 45 s); the host that comes back (docker "
-        "start) does not answer on its edge port (waited 140 s)"
-    ),
-)
 def test_heal_replaces_a_lost_hosts_replicas_and_a_returning_host_rejoins(deployed: Deployed):
     """Last user of the shared pod in this module: it stops a host and brings it back."""
     stateful = {"postgresql", "redis"}

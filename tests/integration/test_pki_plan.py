@@ -34,13 +34,6 @@ def _serial(pod: Deployed, host: str, name: str) -> int:
     return pki.load_cert(pem).serial_number
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "KNOWN (open): runs after the heal test; when that fails, the returning host's "
-        "stale replica is flagged unplanned too (correctly), besides the planted identity"
-    ),
-)
 def test_a_planted_identity_is_refused_and_flagged_and_planned_ones_rotate(deployed: Deployed):
     hosts = sorted(deployed.hosts)
     manager = next(

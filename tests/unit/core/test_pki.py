@@ -374,6 +374,18 @@ def test_status_flags_an_unplanned_leaf_as_a_problem():
     assert pki.pod_status("p", records, now=now).worst == pki.OK
 
 
+def test_an_unplanned_leaf_that_has_expired_is_reported_as_both():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    old = {"kind": "leaf", "serial": "1", "host": "h1", "path": "/c", "instance": "old-1",
+           "identity": "spiffe://p/old/web", "not_before": now - timedelta(days=2),
+           "not_after": now - timedelta(days=1)}  # fmt: skip
+    report = pki.pod_status("p", [old], now=now, planned=_planned())
+    (cert,) = report.certs
+    assert (cert.state, cert.validity) == (pki.UNPLANNED, pki.EXPIRED)
+    assert cert.to_dict()["validity"] == pki.EXPIRED
+    assert report.warnings[0].endswith("will not renew it (and EXPIRED at 2025-12-31 00:00 UTC)")
+
+
 def test_addons_are_allowed_on_every_host_of_the_pod_with_a_consistent_name():
     planned = _planned()
     ok = {"name": "addons-postgresql-1", "identity": "spiffe://p/addons/postgresql"}
