@@ -7,6 +7,7 @@ Makes one hardened local pod of 3 hosts (3 zones) named ``mtbench-<random>`` wit
 scales the guestbook's web service to 6 replicas, then measures, while a client calls
 the public port of every host in a loop (to the pod's own addresses only):
 
+0. `mason up` itself, from nothing and again (the no-op);
 1. a rolling update of the 6 replicas (a new environment value);
 2. a release whose healthcheck fails: the rollout stops and reverts by itself;
 3. `mason app rollback` to the first 6-replica release (recorded images, no build);
@@ -162,6 +163,9 @@ def main() -> int:
             bench.rows.append(
                 {"what": "mason up (create, harden, deploy)", "seconds": round(up_s, 1)}
             )
+            again_s, again, _ = bench.mason("up", "--pod", pod)
+            assert again is not None and again.get("deployed") is False, again
+            bench.rows.append({"what": "mason up again (no-op)", "seconds": round(again_s, 1)})
             urls = up["endpoints"]
             six = manifest(project / "apps", "guestbook")
             bench.measure(
