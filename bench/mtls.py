@@ -180,6 +180,7 @@ def main() -> int:
             d.mkdir(parents=True)
             (d / "proxy.pem").write_bytes(pki.cert_pem(cert) + pki.key_pem(key))
             (d / "ca.pem").write_bytes(pki.cert_pem(ca))
+            (d / "crl.pem").write_bytes(pki.crl_pem(pki.build_crl(ca, ca_key)))  # as deploys do
             os.chmod(d / "proxy.pem", 0o600)
 
         net = {n: f"{PREFIX}{n}" for n in ("web", "api", "edge")}

@@ -19,10 +19,10 @@ from mason.core.errors import InvalidInput
 from mason.core.pki import Identity
 from mason.core.proxy import (
     EDGE,
-    TLS_DIR,
     LinkPlan,
     ProxyTuning,
     Upstream,
+    mtls_server,
     preamble,
 )
 
@@ -126,8 +126,6 @@ def edges(
 def render_edge(edge: Edge, tuning: ProxyTuning | None = None) -> str:
     """HAProxy 2.6 configuration of one app's edge on one host."""
     t = tuning or ProxyTuning()
-    tls = f"{TLS_DIR}/proxy.pem"
-    ca = f"{TLS_DIR}/ca.pem"
     lines = preamble(f"mason edge of app {edge.app} on {edge.host}", t)
     for r in edge.routes:
         lines += [
@@ -140,10 +138,6 @@ def render_edge(edge: Edge, tuning: ProxyTuning | None = None) -> str:
             "    balance leastconn",
         ]
         for up in r.upstreams:
-            lines.append(
-                f"    server {up.name} {up.address}:{up.port} ssl crt {tls} ca-file {ca} "
-                f"verify required verifyhost {r.dns_name} ssl-min-ver TLSv1.3 "
-                f"check inter {t.check_interval_ms}ms fall 2 rise 1"
-            )
+            lines.append(mtls_server(up.name, up.address, up.port, r.dns_name, t))
         lines.append("")
     return "\n".join(lines)

@@ -45,9 +45,11 @@ DNS_SUFFIX = "mason"
 OK, ROTATE, EXPIRED, NOT_YET_VALID = "ok", "rotate", "expired", "not-yet-valid"
 # A leaf on a host that nothing in the pod's ledger placed there (:func:`planned_requests`).
 UNPLANNED = "unplanned"
-_RANK = {OK: 0, ROTATE: 1, NOT_YET_VALID: 2, EXPIRED: 3, UNPLANNED: 4}
+# A leaf the pod CA's CRL revokes: every proxy refuses it (:func:`revocations`).
+REVOKED = "revoked"
+_RANK = {OK: 0, ROTATE: 1, NOT_YET_VALID: 2, EXPIRED: 3, UNPLANNED: 4, REVOKED: 5}
 # States `mason pki status` reports as a problem (exit 8).
-PROBLEMS = (EXPIRED, NOT_YET_VALID, UNPLANNED)
+PROBLEMS = (EXPIRED, NOT_YET_VALID, UNPLANNED, REVOKED)
 
 
 # -- durations -------------------------------------------------------------------
@@ -468,6 +470,11 @@ class PodPkiStatus:
                 out.append(
                     f"{who}: not valid before {c.not_before:%Y-%m-%d %H:%M} UTC (clock skew?)"
                 )
+            elif c.state == REVOKED:
+                out.append(
+                    f"{who}: REVOKED by the pod CA (serial {c.serial}): every proxy refuses it; "
+                    "a deploy or `mason pki rotate` renews it where a release places it"
+                )
             elif c.state == UNPLANNED:
                 out.append(
                     f"{who}: UNPLANNED: no release in the pod's ledger puts this identity on "
@@ -514,6 +521,7 @@ def pod_status(
     now: datetime | None = None,
     window: timedelta | None = None,
     planned: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    revoked: Iterable[int | str] = (),
 ) -> PodPkiStatus:
     """Status of every certificate of a pod from the records the status playbook collects.
 
@@ -521,10 +529,12 @@ def pod_status(
     ``not_after`` and, for leaves, ``instance``. The CA's own state ignores the leaf
     window: it is flagged when it has less than ``window`` x 30 left. With ``planned``
     (:func:`planned_requests`), a leaf whose host, instance and identity it does not hold
-    is :data:`UNPLANNED`, whatever its dates.
+    is :data:`UNPLANNED`, whatever its dates; a leaf whose serial the CA's CRL lists
+    (``revoked``, integers) is :data:`REVOKED`.
     """
     now = now or datetime.now(UTC)
     window = window or default_window(DEFAULT_LIFETIME)
+    revoked = {int(n) for n in revoked}
     certs = []
     for r in records:
         nb, na = _parse_time(r["not_before"]), _parse_time(r["not_after"])
@@ -533,6 +543,8 @@ def pod_status(
         who = (r["host"], r.get("instance", ""), r.get("identity", ""))
         if kind != "ca" and planned is not None and not is_planned(planned, pod, *who):
             state = UNPLANNED
+        if kind != "ca" and str(r.get("serial", "")).isdigit() and int(r["serial"]) in revoked:
+            state = REVOKED
         certs.append(
             CertStatus(
                 host=r["host"],
@@ -694,3 +706,148 @@ def issued_record(pem: bytes | str, host: str, name: str) -> dict[str, Any]:
         "not_before": cert.not_valid_before_utc.isoformat(),
         "not_after": cert.not_valid_after_utc.isoformat(),
     }
+
+
+# -- revocation ----------------------------------------------------------------------
+REVOKED_DIR = "revoked"  # under the CA directory on the manager: <serial hex>.json, root 0600
+CRL_FILE = "crl.pem"  # the CRL the manager publishes (public), beside ca.pem
+# A CRL is valid this long; the manager signs a fresh one whenever less than
+# CRL_REFRESH is left (every deploy and rotation looks). OpenSSL refuses every peer
+# once a CRL has expired, so it outlives certificates by far: rotation runs daily.
+CRL_LIFETIME = timedelta(days=30)
+CRL_REFRESH = timedelta(days=20)
+# Why a certificate was revoked (the reason text of its record on the manager).
+RETIRED = "retired"  # no release in the ledger places it (moved, scaled down, host lost)
+REMOVED = "app removed"
+REPLACED = "replaced by `mason pki rotate --revoke`"  # a suspected key leak
+
+
+def _asn1(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y%m%d%H%M%SZ")
+
+
+def _record_app(record: Mapping[str, Any]) -> str | None:
+    try:
+        return Identity.parse(str(record.get("identity", ""))).app
+    except InvalidInput:
+        return None
+
+
+def revocations(
+    pod: str,
+    issued: Iterable[Mapping[str, Any]],
+    revoked: Iterable[Mapping[str, Any]],
+    *,
+    releases: Iterable[Mapping[str, Any]] | None = None,
+    hosts: Iterable[str] = (),
+    busy_apps: Iterable[str] = (),
+    remove_apps: Iterable[str] = (),
+    revoke_serials: Iterable[int] = (),
+    crl_next_update: Any = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """What the manager revokes and publishes, from its own logs of what it issued
+    (``issued/``) and revoked (``revoked/``): never from what a host says.
+
+    A certificate not yet expired is revoked when:
+
+    - its app is in ``remove_apps`` (`mason app remove`), or
+    - its serial is in ``revoke_serials`` (the certificates a rotation replaced, when the
+      old keys may have leaked: `mason pki rotate --revoke`), or
+    - ``releases`` (the newest release of every app in the ledger) are given, its app
+      has a release (or is the pod's addons), nobody is deploying that app right now
+      (``busy_apps``: its lock is held, its new release is not recorded yet), and nothing
+      in them places its identity as that instance on that host (:func:`is_planned`,
+      with ``hosts`` the run's hosts): a replica moved or scaled away, the copies of a
+      host that heal left out. Apps outside the ledger (hand-written link plans) are
+      judged only by ``remove_apps``.
+
+    Returns ``revoke`` (new records for ``revoked/``: the issued record, when and why),
+    ``crl`` (the CRL's entries: every revoked certificate not yet expired), ``serials``
+    (the same as integers), ``prune`` (records of expired certificates, which no check
+    needs any more: ``issued/<serial>.json`` and ``revoked/<serial>.json`` paths) and
+    ``refresh`` (True when the published CRL, whose nextUpdate is ``crl_next_update``,
+    is missing or has less than :data:`CRL_REFRESH` left) and ``next_update`` (the new
+    CRL's, :data:`CRL_LIFETIME` from now, as community.crypto's relative time).
+    """
+    now = now or datetime.now(UTC)
+    remove_apps, busy = set(remove_apps), set(busy_apps)
+    replaced = {int(n) for n in revoke_serials}
+    planned, judged = None, set()
+    if releases is not None:
+        releases = list(releases)
+        from mason.core.proxy import ADDONS_APP  # here: proxy imports this module
+
+        planned = planned_requests(pod, releases, hosts)
+        judged = {str(r.get("app")) for r in releases} | {ADDONS_APP}
+    prune: list[str] = []
+    kept: dict[str, dict[str, Any]] = {}
+    for r in revoked:
+        serial = str(r.get("serial", ""))
+        if _parse_time(r["not_after"]) <= now:
+            prune.append(f"{REVOKED_DIR}/{serial}.json")
+        else:
+            kept[serial] = dict(r)
+    new: list[dict[str, Any]] = []
+    for r in issued:
+        serial = str(r.get("serial", ""))
+        if _parse_time(r["not_after"]) <= now:
+            prune.append(f"{ISSUED_DIR}/{serial}.json")
+            continue
+        if serial in kept:
+            continue
+        app = _record_app(r)
+        reason = ""
+        if app in remove_apps:
+            reason = REMOVED
+        elif int(serial, 16) in replaced:
+            reason = REPLACED
+        elif (
+            planned is not None
+            and app in judged
+            and app not in busy
+            and not is_planned(planned, pod, str(r["host"]), str(r["instance"]), str(r["identity"]))
+        ):
+            reason = f"{RETIRED}: no release in the pod's ledger places it on {r['host']}"
+        if reason:
+            record = {**dict(r), "revoked_at": now.isoformat(), "reason": reason}
+            new.append(record)
+            kept[serial] = record
+    entries = sorted((int(s, 16), _asn1(_parse_time(r["revoked_at"]))) for s, r in kept.items())
+    refresh = crl_next_update in (None, "") or _parse_time(crl_next_update) - now < CRL_REFRESH
+    return {
+        "revoke": sorted(new, key=lambda r: (r["host"], r["instance"], r["serial"])),
+        "crl": [{"serial_number": n, "revocation_date": when} for n, when in entries],
+        "serials": [n for n, _ in entries],
+        "prune": sorted(prune),
+        "refresh": bool(refresh),
+        "next_update": ansible_offset(CRL_LIFETIME),
+    }
+
+
+def build_crl(
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    serials: Iterable[int] = (),
+    *,
+    now: datetime | None = None,
+    lifetime: timedelta = CRL_LIFETIME,
+) -> x509.CertificateRevocationList:
+    """A CRL of the pod CA revoking ``serials`` (what the manager's x509_crl task makes;
+    the benchmark and the tests use this one)."""
+    now = now or datetime.now(UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(now - BACKDATE)
+        .next_update(now + lifetime)
+    )
+    for serial in serials:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+        )
+    return builder.sign(ca_key, hashes.SHA256())
+
+
+def crl_pem(crl: x509.CertificateRevocationList) -> bytes:
+    return crl.public_bytes(serialization.Encoding.PEM)

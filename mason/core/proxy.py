@@ -546,8 +546,20 @@ def render_haproxy(inst: Instance, tuning: ProxyTuning = ProxyTuning()) -> str:
     return "\n".join(lines) + "\n"
 
 
-_TLS = f"{TLS_DIR}/proxy.pem"
-_CA = f"{TLS_DIR}/ca.pem"
+# Every mTLS hop, both ends: this instance's certificate, the pod CA, and the CA's CRL
+# (pki_cert writes crl.pem beside the certificate; a revoked peer is refused).
+MTLS = (
+    f"ssl crt {TLS_DIR}/proxy.pem ca-file {TLS_DIR}/ca.pem crl-file {TLS_DIR}/crl.pem "
+    "verify required"
+)
+
+
+def mtls_server(name: str, address: str, port: int, dns_name: str, t: ProxyTuning) -> str:
+    """A server line to a peer's sidecar: mTLS, its name verified, health-checked."""
+    return (
+        f"    server {name} {address}:{port} {MTLS} verifyhost {dns_name} "
+        f"ssl-min-ver TLSv1.3 check inter {t.check_interval_ms}ms fall 2 rise 1"
+    )
 
 
 def _inbound(inst: Instance) -> list[str]:
@@ -556,8 +568,7 @@ def _inbound(inst: Instance) -> list[str]:
         "# Inbound: TLS 1.3 only, a client certificate from the pod CA, linked identities only.",
         "frontend inbound",
         f"    mode {_mode(inst.scheme)}",
-        f"    bind :{INBOUND_PORT} ssl crt {_TLS} ca-file {_CA} verify required "
-        "ssl-min-ver TLSv1.3",
+        f"    bind :{INBOUND_PORT} {MTLS} ssl-min-ver TLSv1.3",
         "    # With the local service down, refuse before TLS: callers' checks skip this replica.",
         "    tcp-request connection reject if { nbsrv(service) lt 1 }",
     ]
@@ -616,11 +627,7 @@ def _link_proxy(link: OutboundLink, t: ProxyTuning) -> list[str]:
         lines.append("    http-reuse always")
         lines.append("    retry-on conn-failure empty-response")
     for up in link.upstreams:
-        lines.append(
-            f"    server {up.name} {up.address}:{up.port} ssl crt {_TLS} ca-file {_CA} "
-            f"verify required verifyhost {link.dns_name} ssl-min-ver TLSv1.3 "
-            f"check inter {t.check_interval_ms}ms fall 2 rise 1"
-        )
+        lines.append(mtls_server(up.name, up.address, up.port, link.dns_name, t))
     return lines
 
 

@@ -1,5 +1,5 @@
 """Ansible filters over mason.core.pki (one documentation page per filter beside this file:
-mason_pki_status.yml, _planned.yml, _authorize.yml, _issued.yml)."""
+mason_pki_status.yml, _planned.yml, _authorize.yml, _issued.yml, _revocations.yml)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from ansible.errors import AnsibleFilterError
 
 try:
     from mason.core.errors import MasonError
-    from mason.core.pki import authorize, issued_record, planned_requests, pod_status
+    from mason.core.pki import (
+        authorize,
+        issued_record,
+        planned_requests,
+        pod_status,
+        revocations,
+    )
 except ImportError as exc:  # pragma: no cover - depends on the controller's python
     _IMPORT_ERROR: ImportError | None = exc
 else:
@@ -21,7 +27,7 @@ def _check():
         raise AnsibleFilterError(f"the mason package is not importable here: {_IMPORT_ERROR}")
 
 
-def mason_pki_status(records, pod, window_seconds=28800, planned=None):
+def mason_pki_status(records, pod, window_seconds=28800, planned=None, revoked=None):
     _check()
     try:
         status = pod_status(
@@ -29,6 +35,7 @@ def mason_pki_status(records, pod, window_seconds=28800, planned=None):
             list(records or []),
             window=timedelta(seconds=int(window_seconds)),
             planned=planned,
+            revoked=list(revoked or []),
         )
     except (MasonError, KeyError, ValueError) as exc:
         raise AnsibleFilterError(f"mason pki status: {exc}") from None
@@ -62,6 +69,35 @@ def mason_pki_issued(pem, host, name):
         raise AnsibleFilterError(f"mason pki issued: {exc}") from None
 
 
+def mason_pki_revocations(
+    issued,
+    revoked,
+    pod,
+    releases=None,
+    hosts=None,
+    busy_apps=None,
+    remove_apps=None,
+    crl_next_update=None,
+    revoke_serials=None,
+):
+    """What the manager revokes and publishes (mason.core.pki.revocations)."""
+    _check()
+    try:
+        return revocations(
+            str(pod),
+            list(issued or []),
+            list(revoked or []),
+            releases=None if releases is None else list(releases),
+            hosts=list(hosts or []),
+            busy_apps=list(busy_apps or []),
+            remove_apps=list(remove_apps or []),
+            revoke_serials=[int(n) for n in revoke_serials or []],
+            crl_next_update=crl_next_update or None,
+        )
+    except (MasonError, KeyError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"mason pki revocations: {exc}") from None
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -69,4 +105,5 @@ class FilterModule:
             "mason_pki_planned": mason_pki_planned,
             "mason_pki_authorize": mason_pki_authorize,
             "mason_pki_issued": mason_pki_issued,
+            "mason_pki_revocations": mason_pki_revocations,
         }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -125,6 +127,44 @@ class Deployed:
                 1 for line in top.splitlines()[1:] if " haproxy " in f" {line} "
             )
         return out
+
+    def key_of(self, host: str, instance: str, dest: Path) -> Path:
+        """A copy of an instance's certificate and key (and its CA beside), read off its
+        host: what an attacker who took that host, or a backup of it, holds."""
+        dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for f in ("proxy.pem", "ca.pem"):
+            pem = self.on_host(host, "cat", f"/etc/mason/pki/certs/{instance}/{f}").stdout
+            (dest / f).touch(mode=0o600)
+            (dest / f).write_text(pem)
+        return dest
+
+    def probe_postgresql(self, key: Path, avoid: str = "") -> str:
+        """Present the certificate in ``key`` (:meth:`key_of`) to the PostgreSQL addon's
+        sidecar (on a host other than ``avoid``) over its published port, as any machine
+        on the pod's network can: "answered" when PostgreSQL answers through it, else
+        why the handshake or the session was refused."""
+        proxy = next(
+            c
+            for c in self.containers().values()
+            if c["labels"].get("mason.service") == "postgresql"
+            and c["labels"].get("mason.part") == "proxy"
+            and c["host"] != avoid
+        )
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False  # the pod CA is checked; names are the proxies' business
+        ctx.load_verify_locations(key / "ca.pem")
+        ctx.load_cert_chain(key / "proxy.pem")
+        address = (self.address(proxy["host"]), int(proxy["labels"]["mason.proxy_port"]))
+        try:
+            with (
+                socket.create_connection(address, timeout=10) as raw,
+                ctx.wrap_socket(raw) as tls,
+            ):
+                # PostgreSQL's SSLRequest: it answers one byte ("N": no TLS inside)
+                tls.sendall(b"\x00\x00\x00\x08\x04\xd2\x16\x2f")
+                return "answered" if tls.recv(1) else "refused: closed"
+        except (ssl.SSLError, OSError) as exc:
+            return f"refused: {exc}"
 
     def containers(self) -> dict[str, dict]:
         """Every mason container on the pod's hosts: name -> {host, id, labels, started}."""

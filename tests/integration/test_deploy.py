@@ -204,8 +204,31 @@ def test_an_app_without_an_addon_has_no_way_to_it(deployed: Deployed, other_app:
     assert "PONG" not in probe.stdout
 
 
-def test_remove_purge_drops_the_app_and_its_database(deployed: Deployed, other_app: Path):
+def _key_of_a(deployed: Deployed, app: str, dest: Path) -> Path:
+    """A copy of the certificate and key of one of ``app``'s web replicas."""
+    c = next(
+        c
+        for c in deployed.containers().values()
+        if c["labels"].get("mason.app") == app
+        and c["labels"].get("mason.service") == "web"
+        and c["labels"].get("mason.part") == "service"
+    )
+    return deployed.key_of(c["host"], c["inspect"]["Name"].removeprefix("/mason-"), dest)
+
+
+def test_remove_purge_drops_the_app_its_database_and_its_certificates(
+    deployed: Deployed, other_app: Path, tmp_path: Path
+):
+    # a copy of 'other's key outlives the app (a backup, a host that was away): while
+    # the app runs, it reaches PostgreSQL's sidecar as 'other' (the positive control)
+    stolen = _key_of_a(deployed, "other", tmp_path / "other")
+    assert deployed.probe_postgresql(stolen) == "answered"
     deployed.mason("app", "remove", "other", "--pod", deployed.name, "--purge", "--yes")
+    # revoked at once, not valid until it expires: the sidecar refuses it in the handshake
+    assert "CERTIFICATE_REVOKED" in deployed.probe_postgresql(stolen)
+    assert deployed.probe_postgresql(_key_of_a(deployed, "guestbook", tmp_path / "gb")) == (
+        "answered"
+    )
     assert not [
         c for c in deployed.containers().values() if c["labels"].get("mason.app") == "other"
     ]

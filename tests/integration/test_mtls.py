@@ -334,7 +334,9 @@ def _serials(pod: Pod) -> dict[str, int]:
     return out
 
 
-def test_rotation_while_a_client_loops_drops_nothing(pod: Pod):
+def test_rotation_while_a_client_loops_drops_nothing(pod: Pod, certs, tmp_path):
+    """`--force --revoke` (a suspected leak): new keys everywhere, the old ones refused,
+    and not one request of a client looping through it all fails."""
     before = _serials(pod)
     stop = "/tmp/mason-loop-stop"  # inside the test service's container
     loop = subprocess.Popen(
@@ -345,7 +347,8 @@ def test_rotation_while_a_client_loops_drops_nothing(pod: Pod):
     )  # fmt: skip
     try:
         time.sleep(2)
-        rotated = mason("pki", "rotate", pod.name, "--force", project=pod.project, timeout=400)
+        rotated = mason("pki", "rotate", pod.name, "--force", "--revoke",
+                        project=pod.project, timeout=400)  # fmt: skip
         time.sleep(2)
     finally:
         in_container(pod.h(1), "mason-shop-web-1", "touch", stop, check=False)
@@ -356,6 +359,19 @@ def test_rotation_while_a_client_loops_drops_nothing(pod: Pod):
     assert result["ok"] > 40, result  # the loop really ran across the rotation
     assert result["failed"] == 0, result
     assert call_api(pod)["service"] == "api"
+    # the old key of shop/web (copied off its host before) is refused now; its new one
+    # (the module's from here on) is admitted
+    api = pod.instances["shop-api-1"]
+    tmp_path.chmod(0o700)
+    new = fetch_pem(pod.h(1), f"{CERTS}/shop-web-1/proxy.pem", tmp_path / "shop-web.pem")
+    old_get, new_get = (
+        tls_get(api.address, api.proxy_port, ca=certs["ca"],
+                server_name=api.identity.dns_name, bundle=bundle)
+        for bundle in (certs["shop-web"], new)
+    )  # fmt: skip
+    assert "CERTIFICATE_REVOKED" in old_get, old_get
+    assert new_get.startswith("HTTP/1.1 200"), new_get
+    certs["shop-web"] = new
 
 
 def test_ca_key_stays_on_the_manager_and_out_of_logs(pod: Pod):

@@ -328,7 +328,9 @@ def endpoint(deployed: Deployed, host: str) -> str:
     return f"http://{deployed.address(host)}:8080/"
 
 
-def test_heal_replaces_a_lost_hosts_replicas_and_a_returning_host_rejoins(deployed: Deployed):
+def test_heal_replaces_a_lost_hosts_replicas_and_a_returning_host_rejoins(
+    deployed: Deployed, tmp_path: Path
+):
     """Last user of the shared pod in this module: it stops a host and brings it back."""
     stateful = {"postgresql", "redis"}
     webs = web_containers(deployed)
@@ -345,6 +347,10 @@ def test_heal_replaces_a_lost_hosts_replicas_and_a_returning_host_rejoins(deploy
     victim = next((h for h in workers if h not in addon_hosts), workers[0])
     holds_data = victim in addon_hosts
     others = [h for h in deployed.hosts if h != victim]
+    # the lost host's key (the host may have been taken): it reaches PostgreSQL today
+    lost_web = next(n for n, c in webs.items() if c["host"] == victim).removeprefix("mason-")
+    stolen = deployed.key_of(victim, lost_web, tmp_path / "lost")
+    assert deployed.probe_postgresql(stolen, avoid=victim) == "answered"
     subprocess.run(["docker", "stop", "-t", "5", f"mason-{victim}"], check=True, timeout=60)
     try:
         if holds_data:
@@ -373,12 +379,13 @@ def test_heal_replaces_a_lost_hosts_replicas_and_a_returning_host_rejoins(deploy
         ledger = releases(deployed)
         assert ledger["releases"][-1]["kind"] == "heal", ledger["releases"][-1]
         print(f"heal after losing {victim}: {took:.1f}s")
+        # the heal revoked the lost host's certificates: its key is refused everywhere
+        assert "CERTIFICATE_REVOKED" in deployed.probe_postgresql(stolen, avoid=victim)
     finally:
         subprocess.run(["docker", "start", f"mason-{victim}"], check=True, timeout=60)
-    # the host came back by itself with its containers, sidecars and edge: it answers
-    # (through its old copy of the replica) before anything else runs
-    assert "messages" in answers(endpoint(deployed, victim), tries=20)
-    # and a heal removes the copies it still runs
+    # the host came back by itself with its old containers, sidecars and edge, which
+    # the other hosts' proxies now refuse; a heal removes the copies it still runs and
+    # gives it fresh certificates: it answers again, as every host does
     proc = deployed.mason("--json", "pod", "heal", deployed.name, "--yes")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["lost"] == {} and out["healed"] == ["guestbook"], out

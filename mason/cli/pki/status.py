@@ -44,7 +44,8 @@ def status(ctx: Ctx, pod: str, window: timedelta, provider_name: str | None) -> 
 
     Warns about certificates that expire within the rotation window (renew them
     with `mason pki rotate POD`); exits with the drift code (8) when any has expired
-    or a host holds an identity no release in the pod's ledger places there (unplanned).
+    or a host holds an identity no release in the pod's ledger places there (unplanned),
+    or a certificate the pod CA has revoked (every proxy refuses it).
 
     \b
     Examples:
@@ -70,7 +71,13 @@ def status(ctx: Ctx, pod: str, window: timedelta, provider_name: str | None) -> 
             found = json.load(fh)
     finally:
         os.unlink(name)
-    report = pki.pod_status(pod, found["records"], window=window, planned=found["planned"])
+    report = pki.pod_status(
+        pod,
+        found["records"],
+        window=window,
+        planned=found["planned"],
+        revoked=found.get("revoked", []),
+    )
     if ctx.json:
         ctx.emit_json(report.to_dict())
     else:

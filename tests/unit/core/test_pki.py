@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -418,3 +419,152 @@ def test_issued_record_names_serial_identity_host_and_instance():
         ident.spiffe_id, "h1", "shop-web-1",
     )  # fmt: skip
     assert record["not_after"] == cert.not_valid_after_utc.isoformat()
+
+
+# -- revocation ----------------------------------------------------------------------
+def _issued(serial: str, host: str, instance: str, identity: str, hours_left: float = 10):
+    return {
+        "serial": serial,
+        "identity": identity,
+        "host": host,
+        "instance": instance,
+        "not_before": (NOW - timedelta(hours=1)).isoformat(),
+        "not_after": (NOW + timedelta(hours=hours_left)).isoformat(),
+    }
+
+
+ISSUED = [
+    _issued("a1", "h1", "shop-web-1", "spiffe://p/shop/web"),  # planned
+    _issued("a2", "h2", "shop-web-2", "spiffe://p/shop/web"),  # scaled away
+    _issued("a3", "h4", "blog-edge", "spiffe://p/blog/edge"),  # a host the run left out
+    _issued("a4", "h2", "blog-edge", "spiffe://p/blog/edge"),  # planned
+    _issued("a5", "h2", "addons-postgresql-1", "spiffe://p/addons/postgresql"),  # addon
+    _issued("a6", "h4", "addons-redis-1", "spiffe://p/addons/redis"),  # addon, host left out
+    _issued("a7", "h1", "lab-web-1", "spiffe://p/lab/web"),  # not in the ledger: untouched
+    _issued("a8", "h1", "shop-web-1", "spiffe://p/shop/web", hours_left=-1),  # expired
+]
+
+
+def _revocations(**kw):
+    releases = [
+        _release("shop", {"web": [(1, "h1")], "api": [(1, "h2"), (2, "h3")]}),
+        _release("blog", {"web": [(1, "h3")]}),
+    ]
+    args = {"releases": releases, "hosts": ["h1", "h2", "h3"], "now": NOW}
+    return pki.revocations("p", ISSUED, [], **{**args, **kw})
+
+
+def test_revocations_revoke_what_no_release_places_any_more():
+    out = _revocations()
+    assert [(r["serial"], r["reason"].split(":")[0]) for r in out["revoke"]] == [
+        ("a2", pki.RETIRED),
+        ("a6", pki.RETIRED),
+        ("a3", pki.RETIRED),
+    ]
+    assert out["revoke"][0]["revoked_at"] == NOW.isoformat()
+    assert out["serials"] == [0xA2, 0xA3, 0xA6]
+    assert out["crl"][0] == {"serial_number": 0xA2, "revocation_date": "20260101120000Z"}
+    # the expired certificate's record is forgotten; nothing else
+    assert out["prune"] == ["issued/a8.json"]
+    assert out["refresh"] and out["next_update"] == "+2592000s"
+
+
+def test_revocations_leave_an_app_being_deployed_alone_and_revoke_a_removed_one():
+    out = _revocations(busy_apps=["shop"], remove_apps=["lab"])
+    assert [(r["serial"], r["reason"]) for r in out["revoke"]][:1] == [("a7", pki.REMOVED)]
+    assert "a2" not in [r["serial"] for r in out["revoke"]]  # shop's lock is held
+    # without releases nothing is judged by plan: only the removed app goes
+    alone = pki.revocations("p", ISSUED, [], remove_apps=["blog"], now=NOW)
+    assert sorted(r["serial"] for r in alone["revoke"]) == ["a3", "a4"]
+
+
+def test_revocations_keep_what_was_revoked_until_it_expires():
+    before = _revocations()["revoke"]
+    late = NOW + timedelta(hours=1)
+    expired = {**before[0], "not_after": (NOW + timedelta(minutes=30)).isoformat()}
+    out = pki.revocations(
+        "p",
+        ISSUED,
+        [expired, *before[1:]],
+        releases=[],
+        hosts=["h1", "h2", "h3"],
+        crl_next_update=(late + timedelta(days=25)).strftime("%Y%m%d%H%M%SZ"),
+        now=late,
+    )
+    assert out["revoke"] == []  # nothing new: the rest are revoked already
+    assert out["serials"] == [0xA3, 0xA6]  # a2's certificate has expired meanwhile
+    assert "revoked/a2.json" in out["prune"]
+    assert not out["refresh"]  # 25 days left
+    stale = (late + timedelta(days=19)).strftime("%Y%m%d%H%M%SZ")
+    assert pki.revocations("p", [], [], crl_next_update=stale, now=late)["refresh"]
+
+
+def _handshake(ca_pem: Path, crl: bytes | None, bundle: Path) -> str:
+    """A TLS 1.3 handshake with a client certificate, both ends OpenSSL (Python's ssl),
+    the server checking the client against the CA and, given one, the CRL (as HAProxy's
+    crl-file does). Returns "ok" or the server's verification error."""
+    import socket
+    import threading
+
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(bundle)
+    server.verify_mode = ssl.CERT_REQUIRED
+    server.load_verify_locations(ca_pem)
+    if crl is not None:
+        crl_file = bundle.with_suffix(".crl.pem")
+        crl_file.write_bytes(crl)
+        server.load_verify_locations(crl_file)
+        server.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.check_hostname = False
+    client.load_verify_locations(ca_pem)
+    client.load_cert_chain(bundle)
+    a, b = socket.socketpair()
+    result: list[str] = []
+
+    def serve():
+        try:
+            with server.wrap_socket(a, server_side=True) as s:
+                s.sendall(b"x")
+            result.append("ok")
+        except ssl.SSLError as exc:
+            result.append(getattr(exc, "verify_message", "") or exc.reason or str(exc))
+
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        with client.wrap_socket(b) as c:
+            c.recv(1)
+    except (ssl.SSLError, OSError):
+        pass
+    t.join(10)
+    return result[0]
+
+
+def test_a_revoked_certificate_is_refused_by_openssl_with_the_crl_mason_signs(ca, tmp_path):
+    ca_cert, ca_key = ca
+    key = pki.new_private_key()
+    cert = pki.sign_csr(pki.build_csr(key, WEB), WEB, ca_cert, ca_key)
+    bundle = tmp_path / "leaf.pem"
+    bundle.write_bytes(pki.cert_pem(cert) + pki.key_pem(key))
+    (tmp_path / "ca.pem").write_bytes(pki.cert_pem(ca_cert))
+    empty = pki.crl_pem(pki.build_crl(ca_cert, ca_key))
+    revoked = pki.crl_pem(pki.build_crl(ca_cert, ca_key, [cert.serial_number]))
+    assert _handshake(tmp_path / "ca.pem", None, bundle) == "ok"  # control: no CRL
+    assert _handshake(tmp_path / "ca.pem", empty, bundle) == "ok"  # control: not revoked
+    assert _handshake(tmp_path / "ca.pem", revoked, bundle) == "certificate revoked"
+
+
+def test_status_flags_a_revoked_leaf_as_a_problem():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    records = [
+        {"kind": "leaf", "serial": str(n), "not_before": now - timedelta(hours=1),
+         "host": "h1", "path": f"/{n}", "identity": "spiffe://p/shop/web",
+         "instance": "shop-web-1", "not_after": now + timedelta(hours=20)}
+        for n in (7, 8)
+    ]  # fmt: skip
+    report = pki.pod_status("p", records, now=now, planned=_planned(), revoked=[8])
+    assert [c.state for c in report.certs if c.serial == "8"] == [pki.REVOKED]
+    assert [c.state for c in report.certs if c.serial == "7"] == [pki.OK]
+    assert report.worst == pki.REVOKED and report.worst in pki.PROBLEMS
+    assert report.warnings[0].startswith("h1: spiffe://p/shop/web (shop-web-1): REVOKED")
