@@ -426,6 +426,171 @@ def _release_of(running: Sequence[Running], app: str) -> int:
     return max((r.release for r in running if r.app == app), default=0)
 
 
+@dataclass(frozen=True)
+class _Placed:
+    """Where the app and its addons go, and what runs on the pod's hosts now."""
+
+    by_name: dict[str, PodHost]
+    live: list[Running]  # what runs, less stale copies
+    stale: list[Running]  # copies a returning host still runs (stale_copies)
+    addon_services: dict[str, Service]
+    placement: Any  # mason.core.placement's plan
+
+
+def _place(
+    app: App,
+    hosts: Sequence[PodHost],
+    running: Sequence[Running],
+    addon_entries: Mapping[str, tuple[Service, Addon]],
+    time_limit: float,
+) -> _Placed:
+    """Place the app's containers and the addons it uses (one shared service each),
+    stable against what runs; addons this app does not use only take room."""
+    missing = [a for a in app.addons if a not in addon_entries]
+    if missing:
+        raise InvalidInput(f"{app.source or app.name}: addons: unknown addon {missing[0]!r}")
+    by_name = {h.name: h for h in hosts}
+    present = [r for r in running if r.host in by_name]
+    stale = stale_copies(present)
+    live = [r for r in present if r not in stale]
+    _check_public_ports(app, live)
+    addon_services = {name: addon_entries[name][0] for name in app.addons}
+    current = [
+        replace(a, app=f"{ADDONS_APP}.other")
+        if a.app == ADDONS_APP and a.service not in addon_services
+        else a
+        for a in allocations(live)
+    ]
+    requests = requests_from_app(app)
+    if addon_services:
+        requests += requests_from_app(App(name=ADDONS_APP, services=addon_services))
+    placement = plan([h.spec() for h in hosts], requests, current, time_limit=time_limit)
+    return _Placed(by_name, live, stale, addon_services, placement)
+
+
+def _action(before: Running | None, same: bool, host: str, row: Any) -> str:
+    """What happens to one replica: kept, updated in place, moved, or new."""
+    if same:
+        return KEEP
+    if before is not None and before.host == host:
+        return UPDATE
+    if row is not None and row.action == MOVE:
+        return MOVE
+    return NEW
+
+
+def _instance(
+    inst: Any,
+    *,
+    app: App,
+    svc: Service,
+    image: str,
+    env: dict[str, str],
+    proxy_image: str,
+    before: Running | None,
+    row: Any,
+    release: int,
+    zone: str,
+    proxy_configs: Mapping[tuple[str, str], str] | None,
+) -> dict[str, Any]:
+    """What deploy.yml runs for one replica (its container, sidecar and labels), and
+    what happens to it (``action``, ``reload``)."""
+    data = inst.to_dict()
+    settings = {
+        "image": image,
+        "command": list(svc.command),
+        "env": env,
+        "params": container_params(inst.app, svc),
+        "proxy_image": proxy_image,
+        "proxy_port": inst.proxy_port,
+        "haproxy_cfg": data["haproxy_cfg"],
+    }
+    # The service container's own settings: its sidecar's configuration (where its
+    # links point) changes when a peer moves, and is reloaded, never a restart.
+    config = config_hash({k: settings[k] for k in ("image", "command", "env", "params")})
+    same = before is not None and before.host == inst.host and before.config == config
+    reload = (
+        same
+        and proxy_configs is not None
+        and proxy_configs.get((inst.host, inst.name)) != proxy_config_hash(data["haproxy_cfg"])
+    )
+    # An unchanged replica keeps its release label: its container is left alone.
+    inst_release = before.release if same and before is not None else release
+    labels = dict(data["labels"])
+    labels.update(
+        {
+            "mason.release": str(inst_release),
+            "mason.config": config,
+            "mason.image": image,
+            "mason.cpu": str(svc.cpu),
+            "mason.memory": str(svc.memory),
+            "mason.proxy_port": str(inst.proxy_port),
+        }
+    )
+    if inst.app == app.name and app.addons:
+        labels["mason.addons"] = ",".join(app.addons)
+    if inst.app == app.name and svc.public_ports:
+        labels["mason.public"] = ",".join(str(p) for p, _ in svc.public_ports)
+    # The sidecar and the private network carry only who the replica is: a new image
+    # or setting replaces the service container, never its proxy (which reloads).
+    proxy_labels = {**data["labels"], "mason.proxy_port": str(inst.proxy_port)}
+    data.update(settings)
+    data.update(
+        {
+            "labels": proxy_labels,
+            "service_labels": labels,
+            "action": _action(before, same, inst.host, row),
+            "release": inst_release,
+            "reload": reload,
+            "zone": zone,
+        }
+    )
+    return data
+
+
+def _removals(
+    app: App, placed: _Placed, insts: Sequence[Mapping[str, Any]], changes: list[Change]
+) -> list[Running]:
+    """The app's containers the plan no longer has (and stale copies of it and of the
+    addons); a replica removed, not moved, is a REMOVE change."""
+    planned = {(i["app"], i["service"], i["replica"], i["host"]) for i in insts}
+    remove = [
+        r
+        for r in placed.live
+        if r.app == app.name
+        and r.part in (SERVICE, PROXY)
+        and (r.app, r.service, r.replica, r.host) not in planned
+    ] + [r for r in placed.stale if r.app in (app.name, ADDONS_APP)]
+    moved = {(c.service, c.replica) for c in changes if c.action == MOVE}
+    for r in remove:
+        if r.part == SERVICE and r.app == app.name and (r.service, r.replica) not in moved:
+            changes.append(Change(r.host, r.app, r.service, r.replica, REMOVE))
+    return remove
+
+
+def _edges(
+    app: App, link_plan: Any, placed: _Placed, changes: Sequence[Change]
+) -> tuple[list[dict[str, Any]], list[Running]]:
+    """The app's edge on every host (to placed services only: an app that does not fit
+    is refused by the caller), and the edges to remove when it has no public port."""
+    names = {svc.service for svc in link_plan.services if svc.app == app.name}
+    public = {
+        s.name: [p for p, _ in s.public_ports]
+        for s in app.services.values()
+        if s.public_ports and s.name in names
+    }
+    edge_list = [
+        e.to_dict() for e in make_edges(link_plan, app.name, public, sorted(placed.by_name))
+    ]
+    # An edge's configuration changes only with the set of replicas behind it; it is
+    # reloaded then, never recreated (its labels do not carry the configuration).
+    running = [r for r in placed.live if r.app == app.name and r.part == EDGE]
+    moved = any(c.action in (NEW, MOVE, REMOVE) for c in changes)
+    for e in edge_list:
+        e["action"] = KEEP if e["host"] in {r.host for r in running} and not moved else UPDATE
+    return edge_list, ([] if edge_list else running)
+
+
 def build_plan(
     *,
     pod: str,
@@ -451,151 +616,51 @@ def build_plan(
     """
     check_app(app)
     addon_entries = dict(addon_entries or {})
-    missing = [a for a in app.addons if a not in addon_entries]
-    if missing:
-        raise InvalidInput(f"{app.source or app.name}: addons: unknown addon {missing[0]!r}")
-    by_name = {h.name: h for h in hosts}
-    present = [r for r in running if r.host in by_name]
-    stale = stale_copies(present)
-    live = [r for r in present if r not in stale]
-    specs = [h.spec() for h in hosts]
-    _check_public_ports(app, live)
-
-    # The app's containers and the addons it uses (one shared service each), stable
-    # against what runs. Addons this app does not use only take room.
-    addon_services = {name: addon_entries[name][0] for name in app.addons}
-    current = [
-        replace(a, app=f"{ADDONS_APP}.other")
-        if a.app == ADDONS_APP and a.service not in addon_services
-        else a
-        for a in allocations(live)
-    ]
-    requests = requests_from_app(app)
-    if addon_services:
-        requests += requests_from_app(App(name=ADDONS_APP, services=addon_services))
-    placement = plan(specs, requests, current, time_limit=time_limit)
-
+    placed = _place(app, hosts, running, addon_entries, time_limit)
+    live, addon_services = placed.live, placed.addon_services
     # The ledger's numbering when it is known, else what the containers' labels say.
     release = (latest_release if latest_release is not None else _release_of(live, app.name)) + 1
-    link_plan = _link_plan(pod, app, addon_services, placement, by_name, live)
-    insts = []
-    changes: list[Change] = []
+    link_plan = _link_plan(pod, app, addon_services, placed.placement, placed.by_name, live)
+    ours = {(app.name, s) for s in app.services} | {(ADDONS_APP, s) for s in addon_services}
     previous = {r.key: r for r in live if r.part == SERVICE}
-    rows = {(p.app, p.service, p.replica): p for p in placement.placements}
+    rows = {(p.app, p.service, p.replica): p for p in placed.placement.placements}
+    insts: list[dict[str, Any]] = []
+    changes: list[Change] = []
     for inst in instances(link_plan):
-        if inst.app not in (app.name, ADDONS_APP) or (inst.app, inst.service) not in {
-            (app.name, s) for s in app.services
-        } | {(ADDONS_APP, s) for s in addon_services}:
+        if (inst.app, inst.service) not in ours:
             continue
-        svc = app.services[inst.service] if inst.app == app.name else addon_services[inst.service]
-        image_key = inst.service if inst.app == app.name else f"{ADDONS_APP}/{inst.service}"
+        mine = inst.app == app.name
+        svc = app.services[inst.service] if mine else addon_services[inst.service]
+        image_key = inst.service if mine else f"{ADDONS_APP}/{inst.service}"
         if image_key not in images:
             raise InvalidInput(f"no image for {inst.app}/{inst.service}")
-        data = inst.to_dict()
-        env = dict(data["env"])
-        if inst.app == app.name:
+        env = dict(inst.service_env())
+        if mine:
             env.update(_addon_env(app, link_plan, inst.service, addon_entries))
-        params = container_params(inst.app, svc)
-        settings = {
-            "image": images[image_key],
-            "command": list(svc.command),
-            "env": env,
-            "params": params,
-            "proxy_image": proxy_image,
-            "proxy_port": inst.proxy_port,
-            "haproxy_cfg": data["haproxy_cfg"],
-        }
-        # The service container's own settings: its sidecar's configuration (where its
-        # links point) changes when a peer moves, and is reloaded, never a restart.
-        config = config_hash({k: settings[k] for k in ("image", "command", "env", "params")})
-        before = previous.get((inst.app, inst.service, inst.replica))
-        same = before is not None and before.host == inst.host and before.config == config
-        reload = (
-            same
-            and proxy_configs is not None
-            and proxy_configs.get((inst.host, inst.name)) != proxy_config_hash(data["haproxy_cfg"])
+        key = (inst.app, inst.service, inst.replica)
+        before = previous.get(key)
+        data = _instance(
+            inst,
+            app=app,
+            svc=svc,
+            image=images[image_key],
+            env=env,
+            proxy_image=proxy_image,
+            before=before,
+            row=rows.get(key),
+            release=release,
+            zone=placed.by_name[inst.host].zone,
+            proxy_configs=proxy_configs,
         )
-        row = rows.get((inst.app, inst.service, inst.replica))
-        if same:
-            action = KEEP
-        elif before is not None and before.host == inst.host:
-            action = UPDATE
-        elif row is not None and row.action == MOVE:
-            action = MOVE
-        else:
-            action = NEW
-        # An unchanged replica keeps its release label: its container is left alone.
-        inst_release = before.release if same and before is not None else release
-        labels = dict(data["labels"])
-        labels.update(
-            {
-                "mason.release": str(inst_release),
-                "mason.config": config,
-                "mason.image": images[image_key],
-                "mason.cpu": str(svc.cpu),
-                "mason.memory": str(svc.memory),
-                "mason.proxy_port": str(inst.proxy_port),
-            }
-        )
-        if inst.app == app.name and app.addons:
-            labels["mason.addons"] = ",".join(app.addons)
-        if inst.app == app.name and svc.public_ports:
-            labels["mason.public"] = ",".join(str(p) for p, _ in svc.public_ports)
-        # The sidecar and the private network carry only who the replica is: a new image
-        # or setting replaces the service container, never its proxy (which reloads).
-        proxy_labels = {**data["labels"], "mason.proxy_port": str(inst.proxy_port)}
-        data.update(settings)
-        data.update(
-            {
-                "env": env,
-                "labels": proxy_labels,
-                "service_labels": labels,
-                "action": action,
-                "release": inst_release,
-                "reload": reload,
-            }
-        )
-        data["zone"] = by_name[inst.host].zone
         insts.append(data)
-        if inst.app == app.name:
+        if mine:
+            action = data["action"]
             prev_host = before.host if before is not None and action == MOVE else None
             changes.append(
                 Change(inst.host, inst.app, inst.service, inst.replica, action, prev_host)
             )
-
-    planned = {(i["app"], i["service"], i["replica"], i["host"]) for i in insts}
-    remove = [
-        r
-        for r in live
-        if r.app == app.name
-        and r.part in (SERVICE, PROXY)
-        and (r.app, r.service, r.replica, r.host) not in planned
-    ] + [r for r in stale if r.app in (app.name, ADDONS_APP)]
-    for r in remove:
-        if (
-            r.part == SERVICE
-            and r.app == app.name
-            and not any(
-                c.action == MOVE and (c.service, c.replica) == (r.service, r.replica)
-                for c in changes
-            )
-        ):
-            changes.append(Change(r.host, r.app, r.service, r.replica, REMOVE))
-    # Routes go to placed services only (an app that does not fit is refused by the caller).
-    placed = {svc.service for svc in link_plan.services if svc.app == app.name}
-    public = {
-        s.name: [p for p, _ in s.public_ports]
-        for s in app.services.values()
-        if s.public_ports and s.name in placed
-    }
-    edge_list = [e.to_dict() for e in make_edges(link_plan, app.name, public, sorted(by_name))]
-    # An edge's configuration changes only with the set of replicas behind it; it is
-    # reloaded then, never recreated (its labels do not carry the configuration).
-    edge_hosts = {r.host for r in live if r.app == app.name and r.part == EDGE}
-    moved = any(c.action in (NEW, MOVE, REMOVE) for c in changes)
-    for e in edge_list:
-        e["action"] = KEEP if e["host"] in edge_hosts and not moved else UPDATE
-    stale_edges = [r for r in live if r.app == app.name and r.part == EDGE and not edge_list]
+    remove = _removals(app, placed, insts, changes)
+    edge_list, stale_edges = _edges(app, link_plan, placed, changes)
     remove.extend(stale_edges)
     # Where each addon the app uses runs: its account for the app is made there.
     addons = {
@@ -611,7 +676,7 @@ def build_plan(
         pod=pod,
         app=app.name,
         release=release,
-        placement=placement,
+        placement=placed.placement,
         instances=insts,
         edges=edge_list,
         remove=remove,

@@ -5,15 +5,21 @@ from __future__ import annotations
 import shlex
 import subprocess
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mason.core.deploy import SERVICE, Running
+from mason.core import posture
+from mason.core.deploy import SERVICE, Running, allocations, stale_copies
 from mason.core.errors import InvalidInput, NotFound
+from mason.core.hostsfile import HostsFile
+from mason.core.manifest.model import App
 from mason.core.names import check_name
+from mason.core.placement import HostSpec, Plan, requests_from_app
+from mason.core.placement import plan as make_plan
 from mason.core.proxy import ADDONS_APP, EDGE
 from mason.core.units import format_span
+from mason.operations import releases as release_ops
 from mason.operations import remote
 from mason.operations.lookup import hosts_of
 from mason.operations.runs import run
@@ -183,3 +189,67 @@ def follow_logs(sources: list[tuple[str, Host, str]], *, tail: int, follow: bool
             if proc.poll() is None:
                 proc.terminate()
     return max((proc.wait() for _, proc in procs), default=0)
+
+
+# -- `mason app plan` ------------------------------------------------------------------
+def host_spec(host: Host) -> HostSpec:
+    """A provider's Host as placement sees it (cores -> millicores)."""
+    return HostSpec(
+        name=host.name,
+        zone=host.zone,
+        cpu=round(host.cpu * 1000),
+        memory=int(host.memory),
+        role=host.role,
+        labels=dict(host.labels),
+    )
+
+
+@dataclass
+class AppPlan:
+    """Where an app's containers would go, and (against a pod) what the manifest changes
+    in the security posture of its newest release there."""
+
+    where: str  # "pod demo", or the hosts file
+    hosts: list[HostSpec]
+    result: Plan
+    against: int | None = None  # the release compared with (None: none recorded)
+    changes: list[posture.Change] = field(default_factory=list)
+
+
+def plan_app(
+    session: Session,
+    app: App,
+    *,
+    pod: str | None = None,
+    provider_name: str | None = None,
+    described: HostsFile | None = None,
+    where: str = "",
+    explain: bool = False,
+    time_limit: float,
+    rebalance: bool = False,
+) -> AppPlan:
+    """Place ``app`` on the hosts of a hosts file (``described``: its hosts and what they
+    run), or on a pod's hosts against what runs there now (the survey: a running replica
+    stays where it is, every app's containers take their room)."""
+    if described is not None:
+        hosts, current = list(described.hosts), list(described.current)
+    else:
+        assert pod is not None
+        _, found_hosts = hosts_of(session.project_dir, pod, provider_name)
+        found = survey(session, pod, found_hosts)
+        stale = stale_copies(found.running)
+        hosts = [host_spec(h) for h in found_hosts]
+        current = allocations([r for r in found.running if r not in stale])
+        where = f"pod {pod}"
+    result = make_plan(
+        hosts,
+        requests_from_app(app),
+        current,
+        explain=explain,
+        time_limit=time_limit,
+        rebalance=rebalance,
+    )
+    out = AppPlan(where=where, hosts=hosts, result=result)
+    if pod is not None:
+        out.against, out.changes = release_ops.posture_against(session, pod, app, provider_name)
+    return out

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from mason.cli import main
+from mason.core.deploy import Running
+from mason.operations import apps
+from mason.operations.survey import Survey
 from mason.providers.base import Host
 
 SHOP = """\
@@ -151,12 +153,18 @@ def test_plan_on_a_pod_uses_the_providers_hosts(project, monkeypatch):
         seen["pod"] = pod
         return None, hosts
 
-    # the package attribute `plan` is the command; the module is in sys.modules
-    monkeypatch.setattr(sys.modules["mason.cli.app.plan"], "hosts_of", fake_hosts_of)
+    # No pod here to survey (the pod tests run the real survey.yml): replica 1 of web
+    # runs on demo-h2 already, so it is kept there and replica 2 goes to demo-h1.
+    web1 = Running("demo-h2", "mason-shop-web-1", "shop", "service", "web", 1, 1,
+                   state="running", cpu=600, memory=256 * 2**20)  # fmt: skip
+
+    def fake_survey(session, pod, found_hosts):
+        return Survey(pod=pod, hosts=list(found_hosts), running=[web1], hardened={})
+
+    monkeypatch.setattr(apps, "hosts_of", fake_hosts_of)
+    monkeypatch.setattr(apps, "survey", fake_survey)
     # no release on the pod: its posture has nothing to be compared with
-    monkeypatch.setattr(
-        sys.modules["mason.cli.app.plan"].release_ops, "posture_against", lambda *a: (None, [])
-    )
+    monkeypatch.setattr(apps.release_ops, "posture_against", lambda *a: (None, []))
     (project / "apps" / "shop.yml").write_text(
         "services:\n  web:\n    image: x\n    replicas: 2\n    ha: host\n"
         "    resources: {cpu: 600m, memory: 256Mi}\n"
@@ -164,9 +172,10 @@ def test_plan_on_a_pod_uses_the_providers_hosts(project, monkeypatch):
     result = run("--json", "app", "plan", "shop", "--pod", "demo")
     assert result.exit_code == 0, result.output
     assert seen == {"pod": "demo"}
-    assert [(p["host"], p["action"]) for p in json.loads(result.stdout)["placements"]] == [
-        ("demo-h1", "new"),
-        ("demo-h2", "new"),
+    placed = json.loads(result.stdout)["placements"]
+    assert sorted((p["replica"], p["host"], p["action"]) for p in placed) == [
+        (1, "demo-h2", "keep"),
+        (2, "demo-h1", "new"),
     ]
 
 

@@ -247,7 +247,10 @@ def test_deny_weaker_refuses_a_capability_before_anything_changes(
     before = {n: c["started"] for n, c in deployed.containers().items()}
     count = len(releases(deployed)["releases"])
     plan = deployed.mason("--json", "app", "plan", str(manifest), "--pod", deployed.name)
-    posture = json.loads(plan.stdout.strip().splitlines()[-1])["posture"]
+    planned = json.loads(plan.stdout.strip().splitlines()[-1])
+    posture = planned["posture"]
+    # placed against what runs (read off the hosts): the running replicas stay
+    assert {p["action"] for p in planned["placements"]} == {"keep"}, planned["placements"]
     assert posture["weaker"] and posture["changes"][0]["text"] == (
         "web: capability SETUID added (weaker)"
     ), posture

@@ -10,15 +10,20 @@ Against the code before this check, rotate signed the planted identity and statu
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+import yaml
 
 from mason.core import pki
 from tests.integration.conftest import Deployed
 
 pytestmark = pytest.mark.integration
 CERTS = "/etc/mason/pki/certs"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _held(pod: Deployed, host: str) -> dict[str, dict]:
@@ -105,3 +110,53 @@ def test_a_planted_identity_is_refused_and_flagged_and_planned_ones_rotate(deplo
         assert not [e for e in logged if (e["host"], e["instance"]) == (worker, name)], logged
     finally:
         deployed.on_host(worker, "rm", "-rf", planted, check=False)
+
+
+def _playbook(pod: Deployed, name: str, extravars: dict, tmp: Path):
+    """Run one of mason's playbooks against the pod as an Ansible or AWX user would: the
+    mason inventory plugin, extra variables, nothing from the CLI."""
+    inventory = tmp / "pod.mason.yml"
+    inventory.write_text(yaml.safe_dump({"plugin": "mason", "pods": [pod.name]}))
+    bin_dir = Path(sys.executable).parent
+    return subprocess.run(
+        [str(bin_dir / "ansible-playbook"), "-i", str(inventory), "-e", json.dumps(extravars),
+         str(REPO / "playbooks" / f"{name}.yml")],
+        capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+             "PATH": str(bin_dir) + os.pathsep + os.environ["PATH"]},
+    )  # fmt: skip
+
+
+def test_the_pki_directory_moves_with_one_variable(deployed: Deployed, tmp_path: Path):
+    """mason_pki_dir is the one place the PKI lives: status and rotation follow it (they
+    read a hard-coded /etc/mason/pki/certs before, whatever the roles were told)."""
+    moved = "/root/mason-moved-pki"
+    hosts = sorted(deployed.hosts)
+    for host in hosts:
+        deployed.on_host(host, "sh", "-c", f"rm -rf {moved} && cp -a /etc/mason/pki {moved}")
+    try:
+        names = {h: sorted(_held(deployed, h)) for h in hosts}
+        before = {h: {n: _serial(deployed, h, n) for n in names[h]} for h in hosts}
+        report = tmp_path / "status.json"
+        status = _playbook(deployed, "pki_status",
+                           {"mason_pki_dir": moved, "mason_pki_status_file": str(report)},
+                           tmp_path)  # fmt: skip
+        assert status.returncode == 0, status.stdout[-3000:]
+        paths = [r["path"] for r in json.loads(report.read_text())["records"]]
+        assert paths and all(p.startswith(f"{moved}/") for p in paths), paths
+        assert len(paths) == 1 + sum(len(n) for n in names.values())  # the CA, every leaf
+        rotate = _playbook(
+            deployed, "rotate_certs", {"mason_pki_dir": moved, "mason_rotate_force": True}, tmp_path
+        )
+        assert rotate.returncode == 0, rotate.stdout[-3000:]
+        for host in hosts:
+            for name in names[host]:
+                cert = deployed.on_host(host, "cat", f"{moved}/certs/{name}/cert.pem").stdout
+                # renewed where the variable says, and only there
+                assert pki.load_cert(cert).serial_number != before[host][name], (host, name)
+                assert _serial(deployed, host, name) == before[host][name], (host, name)
+        bad = _playbook(deployed, "pki_status", {"mason_pki_dir": "relative/pki"}, tmp_path)
+        assert bad.returncode != 0 and "mason_pki_dir and mason_proxy_dir" in bad.stdout
+    finally:
+        for host in hosts:
+            deployed.on_host(host, "rm", "-rf", moved, check=False)

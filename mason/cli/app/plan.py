@@ -13,34 +13,12 @@ from mason.cli.app.deploy import render_posture
 from mason.cli.pod._common import provider_option
 from mason.core.errors import Infeasible
 from mason.core.hostsfile import load_hosts_file
-from mason.core.placement import (
-    KEEP,
-    MOVE,
-    NEW,
-    REMOVE,
-    HostSpec,
-    Plan,
-    requests_from_app,
-)
-from mason.core.placement import plan as make_plan
+from mason.core.placement import KEEP, MOVE, NEW, REMOVE, Plan
 from mason.core.units import format_memory
-from mason.operations import releases as release_ops
-from mason.operations.lookup import hosts_of
+from mason.operations import apps
 
 ACTION_STYLE = {NEW: "green", KEEP: "dim", MOVE: "yellow", REMOVE: "red"}
 ACTION_MARK = {NEW: "+", KEEP: " ", MOVE: "~", REMOVE: "-"}
-
-
-def host_spec(host) -> HostSpec:
-    """A provider's Host as placement sees it (cores -> millicores)."""
-    return HostSpec(
-        name=host.name,
-        zone=host.zone,
-        cpu=round(host.cpu * 1000),
-        memory=int(host.memory),
-        role=host.role,
-        labels=dict(host.labels),
-    )
 
 
 @click.command("plan")
@@ -93,52 +71,41 @@ def plan(
     """
     if (pod is None) == (hosts_file is None):
         raise click.UsageError("give exactly one of --pod or --hosts-file")
-    path = app_file(ctx, app_name)
-    app = load_app(ctx, path)
+    app = load_app(ctx, app_file(ctx, app_name))
+    described = where = None
     if hosts_file is not None:
-        described = load_hosts_file(hosts_file, source=display(hosts_file, ctx.project_dir))
-        hosts, current = list(described.hosts), list(described.current)
         where = display(hosts_file, ctx.project_dir)
-    else:
-        # Deployment does not exist yet, so a real pod has no mason containers:
-        # everything is new. Reading mason.app/mason.service/mason.replica labels
-        # from the hosts' engines belongs to the deploy issue.
-        _, provider_hosts = hosts_of(ctx.project_dir, pod, provider_name)
-        hosts, current = [host_spec(h) for h in provider_hosts], []
-        where = f"pod {pod}"
-    result = make_plan(
-        hosts,
-        requests_from_app(app),
-        current,
+        described = load_hosts_file(hosts_file, source=where)
+    planned = apps.plan_app(
+        ctx.session(),
+        app,
+        pod=pod,
+        provider_name=provider_name,
+        described=described,
+        where=where or "",
         explain=explain,
         time_limit=time_limit,
         rebalance=rebalance,
     )
-
-    # Against a pod, what the manifest changes in the posture of what runs there.
-    against, changes = (
-        release_ops.posture_against(ctx.session(), pod, app, provider_name)
-        if pod is not None
-        else (None, [])
-    )
+    result = planned.result
     if ctx.json or as_json:
         data = {"app": app.name, **result.to_dict()}
         if pod is not None:
             data["posture"] = {
-                "against": against,
-                "changes": [c.to_dict() for c in changes],
-                "weaker": any(c.weaker for c in changes),
+                "against": planned.against,
+                "changes": [c.to_dict() for c in planned.changes],
+                "weaker": any(c.weaker for c in planned.changes),
             }
         ctx.emit_json(data)
     else:
-        _render(ctx, app.name, where, hosts, result, explain)
+        _render(ctx, app.name, planned.where, planned.hosts, result, explain)
         if pod is not None:
             ctx.console.print()
-            if against is None:
+            if planned.against is None:
                 ctx.console.print(
                     f"Security posture: no release of {app.name} on pod {pod} to compare with"
                 )
-            render_posture(ctx, changes, against)
+            render_posture(ctx, planned.changes, planned.against)
     if result.unplaced:
         first = result.unplaced[0]
         more = f" (and {len(result.unplaced) - 1} more)" if len(result.unplaced) > 1 else ""
