@@ -82,6 +82,15 @@ print(json.dumps({"latencies": lat, "failed": failed, "elapsed": time.perf_count
 """
 
 
+def docker_flags(params: dict) -> list[str]:
+    """`docker create` flags for mason's proxy container settings (as the roles apply)."""
+    flags = ["--read-only"] if params["read_only"] else []
+    flags += [f for t in params["tmpfs"] for f in ("--tmpfs", t)]
+    flags += [f for c in params["cap_drop"] for f in ("--cap-drop", c)]
+    flags += [f for c in params["capabilities"] for f in ("--cap-add", c)]
+    return flags + [f for o in params["security_opts"] for f in ("--security-opt", o)]
+
+
 def docker_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     proc = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
     if check and proc.returncode != 0:
@@ -202,9 +211,7 @@ def main() -> int:
             docker_cli(
                 "create", "--name", name, "--network", network, "--network-alias", "mason-proxy",
                 "-v", f"{cfg}:/etc/haproxy/mason:ro", "-v", f"{tls}:/etc/haproxy/tls:ro",
-                "--read-only", "--tmpfs", "/run/haproxy", "--cap-drop", "ALL",
-                "--cap-add", "SETUID", "--cap-add", "SETGID", "--cap-add", "KILL",
-                "--security-opt", "no-new-privileges", *publish, images[PROXY],
+                *docker_flags(proxy.proxy_container()), *publish, images[PROXY],
             )  # fmt: skip
             docker_cli("network", "connect", net["edge"], name)
             docker_cli("start", name)

@@ -24,6 +24,7 @@ from mason.core.proxy import (
     Upstream,
     mtls_server,
     preamble,
+    proxy_container,
 )
 
 
@@ -78,6 +79,7 @@ class Edge:
             "common_name": self.identity.common_name,
             "dns_name": self.identity.dns_name,
             "ports": [r.port for r in self.routes],
+            "proxy_params": proxy_container(r.port for r in self.routes),
             "backends": {r.backend: [u.name for u in r.upstreams] for r in self.routes},
             "labels": self.labels(),
             "haproxy_cfg": render_edge(self),

@@ -26,7 +26,7 @@ apps and their placement (:mod:`mason.core.deploy`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,11 @@ PROXY_PORT_BASE = 20000  # host ports for inbound listeners, assigned per host
 PROXY_PORT_LAST = 29999  # ... up to this one (role firewall: firewall_tenants_host_tcp_ports)
 PROXY_ALIAS = "mason-proxy"  # the proxy's name on each private network
 TLS_DIR = "/etc/haproxy/tls"  # certificate bundle + CA, mounted read-only
+# Every mason HAProxy container (sidecars and edges) keeps only these capabilities:
+# SETUID/SETGID (workers drop to the haproxy user) and KILL (the root master must
+# signal the haproxy-owned old worker after a reload, or it never stops and keeps
+# taking connections with the old configuration).
+PROXY_CAPABILITIES = ("SETUID", "SETGID", "KILL")
 TLS13_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 SCHEMES = ("tcp", "http", "https", "postgresql", "mysql", "redis", "grpc")
 # The pod's shared addon services (postgresql, redis, ...) run as this app; an app that
@@ -387,6 +392,7 @@ class Instance:
             "service_port": self.service_port,
             "container": self.container,
             "proxy_container": self.proxy_container,
+            "proxy_params": proxy_container(),
             "network": self.network,
             "edge_network": self.edge_network,
             "image": self.image,
@@ -489,6 +495,21 @@ def _acl_value(cn: str) -> str:
 def _mode(scheme: str) -> str:
     """HTTP links run in HTTP mode (pooled, reused mTLS connections); all others in TCP mode."""
     return "http" if scheme == "http" else "tcp"
+
+
+def proxy_container(ports: Iterable[int] = ()) -> dict[str, Any]:
+    """How a sidecar or an edge container runs (CIS Docker section 5): read-only root
+    with only HAProxy's runtime directory writable, every capability dropped but
+    :data:`PROXY_CAPABILITIES` (and NET_BIND_SERVICE for a public port below 1024), no
+    new privileges. The roles apply it as given (``proxy_params`` of each instance)."""
+    low = ["NET_BIND_SERVICE"] if any(p < 1024 for p in ports) else []
+    return {
+        "read_only": True,
+        "tmpfs": ["/run/haproxy"],
+        "cap_drop": ["ALL"],
+        "capabilities": [*PROXY_CAPABILITIES, *low],
+        "security_opts": ["no-new-privileges"],
+    }
 
 
 def preamble(title: str, tuning: ProxyTuning = ProxyTuning()) -> list[str]:

@@ -269,3 +269,17 @@ def test_plan_round_trips_through_its_plain_form(plan):
     again = proxy.plan_from_dict(proxy_plans.plan_to_dict(plan))
     assert again == plan
     assert proxy_plans.render_all(again) == proxy_plans.render_all(plan)
+
+
+def test_sidecars_and_edges_run_with_one_set_of_container_settings():
+    from mason.core.proxy import proxy_container
+
+    params = proxy_container()
+    assert params["cap_drop"] == ["ALL"] and params["read_only"] is True
+    # KILL: a reloaded master must stop its old worker (docs/pki.md)
+    assert params["capabilities"] == ["SETUID", "SETGID", "KILL"]
+    assert proxy_container([8080])["capabilities"] == params["capabilities"]
+    assert proxy_container([80, 8080])["capabilities"] == [
+        *params["capabilities"],
+        "NET_BIND_SERVICE",
+    ]
