@@ -24,6 +24,7 @@ from mason.core.files import read_text
 from mason.core.manifest.model import App
 from mason.core.placement import DEFAULT_TIME_LIMIT
 from mason.core.proxy import ADDONS_APP
+from mason.core.release import Release
 from mason.operations import delivery, releases
 from mason.operations import images as pod_images
 from mason.operations.lookup import hosts_of
@@ -152,15 +153,7 @@ def prepare(
     check_hardened(found, allow_unhardened)
     ledger = releases.read(session, pod, app.name, provider_name)
     latest = max((r.number for r in ledger), default=0)
-    target = release.find(ledger, rollback_to) if rollback_to else None
-    if target is not None:
-        # A rollback runs the recorded images, by digest; they are still in the registry.
-        missing = sorted(set(app.services) - set(target.images))
-        if missing:
-            raise InvalidInput(
-                f"release {target.number} of {app.name} has no image for {', '.join(missing)} "
-                "(the manifest gained services since): deploy instead"
-            )
+    target = _rollback_target(ledger, app, rollback_to)
 
     def planned(refs: Mapping[str, str]) -> DeployPlan:
         return build_plan(
@@ -180,19 +173,7 @@ def prepare(
     # Placement first (images do not change where containers fit): an app that does
     # not fit is refused before anything is built or shipped.
     _raise_unplaced(planned(dict.fromkeys(image_keys(app), "pending")), app, pod)
-    if refs is None and target is not None:
-        refs = recorded_refs(app, found, target.images)
-    if refs is None and not isinstance(manifest, Path):
-        raise EnvironmentProblem(
-            f"an image {app.name} ran is gone from the pod (registry or hosts) and there is "
-            "no manifest file here to build it from",
-            hint=f"deploy it again (`mason app deploy {app.name}`)",
-        )
-    if refs is None:
-        refs = pod_images.push_app(
-            session, pod, app, manifest=manifest, entries=entries, provider_name=provider_name
-        )
-    refs = dict(refs)
+    refs = _image_refs(session, app, manifest, found, target, refs, entries, provider_name)
     data = manifest_data(manifest) if isinstance(manifest, Path) else dict(manifest)
     if target is not None:
         refs.update({name: target.images[name] for name in app.services})
@@ -209,6 +190,49 @@ def prepare(
         note=f"back to release {target.number}" if target else "",
         running=release.latest(ledger),
     )
+
+
+def _rollback_target(
+    ledger: Sequence[Release], app: App, rollback_to: str | None
+) -> Release | None:
+    """The release a rollback runs again (None: a deploy); its recorded images, by digest,
+    must cover every service of today's manifest."""
+    target = release.find(ledger, rollback_to) if rollback_to else None
+    if target is not None:
+        missing = sorted(set(app.services) - set(target.images))
+        if missing:
+            raise InvalidInput(
+                f"release {target.number} of {app.name} has no image for {', '.join(missing)} "
+                "(the manifest gained services since): deploy instead"
+            )
+    return target
+
+
+def _image_refs(
+    session: Session,
+    app: App,
+    manifest: Path | Mapping[str, Any],
+    found: Survey,
+    target: Release | None,
+    refs: Mapping[str, str] | None,
+    entries: Mapping[str, CatalogEntry],
+    provider_name: str | None,
+) -> dict[str, str]:
+    """The image references the deploy runs: given, recorded (a rollback: no build), or
+    built from the manifest file and pushed to the pod registry."""
+    if refs is None and target is not None:
+        refs = recorded_refs(app, found, target.images)
+    if refs is None and not isinstance(manifest, Path):
+        raise EnvironmentProblem(
+            f"an image {app.name} ran is gone from the pod (registry or hosts) and there is "
+            "no manifest file here to build it from",
+            hint=f"deploy it again (`mason app deploy {app.name}`)",
+        )
+    if refs is None:
+        refs = pod_images.push_app(
+            session, found.pod, app, manifest=manifest, entries=entries, provider_name=provider_name
+        )
+    return dict(refs)
 
 
 def recorded_refs(app: App, found: Survey, images: Mapping[str, str]) -> dict[str, str] | None:
