@@ -135,11 +135,6 @@ def parse_survey(per_host: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Ru
     return sorted(found, key=lambda r: (r.app, r.service, r.replica, r.host, r.part))
 
 
-def replicas_of(running: Sequence[Running], app: str) -> list[Running]:
-    """The service containers of ``app`` (one per replica)."""
-    return [r for r in running if r.app == app and r.part == SERVICE]
-
-
 def allocations(running: Sequence[Running]) -> list[Allocation]:
     """What runs, as placement sees it: every replica with the resources it was given."""
     return [

@@ -83,7 +83,8 @@ def default_window(lifetime: timedelta) -> timedelta:
 def check_window(lifetime: timedelta, window: timedelta) -> None:
     if window >= lifetime:
         raise InvalidInput(
-            f"rotation window {window} must be shorter than the certificate lifetime {lifetime}: "
+            f"rotation window {units.format_span(window.total_seconds())} must be shorter than "
+            f"the certificate lifetime {units.format_span(lifetime.total_seconds())}: "
             "every new certificate would be due at once"
         )
 
@@ -402,11 +403,6 @@ def state_of(not_before: datetime, not_after: datetime, now: datetime, window: t
     if not_after - now <= window:
         return ROTATE
     return OK
-
-
-def rotation_due(not_after: datetime, now: datetime, window: timedelta) -> bool:
-    """True when a certificate expires within ``window`` of ``now`` (or already has)."""
-    return not_after - now <= window
 
 
 @dataclass(frozen=True)

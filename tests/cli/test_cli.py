@@ -77,6 +77,12 @@ def test_every_help_shows_an_example(cli, path):
         ),
         (["pod", "create", "ok", "--env", "Prod"], 3, "--env: invalid environment name 'Prod'"),
         (["pod", "show", "x" * 31], 3, "at most 30 characters, got 31"),
+        (
+            ["pki", "rotate", "demo", "--window", "30h"],
+            2,
+            "rotation window 1d06h must be shorter than the certificate lifetime 1d00h",
+        ),
+        (["pki", "status", "demo", "--window", "soon"], 2, "rotation window"),
     ],
 )
 def test_bad_input_gives_one_line_and_its_exit_code(cli, monkeypatch, args, code, message):

@@ -218,7 +218,6 @@ def test_state_follows_the_rotation_window(left, state):
     window = pki.default_window(pki.DEFAULT_LIFETIME)
     assert window == timedelta(hours=8)
     assert pki.state_of(NOW - timedelta(hours=1), NOW + left, NOW, window) == state
-    assert pki.rotation_due(NOW + left, NOW, window) == (state != pki.OK)
 
 
 def test_not_yet_valid_is_flagged():
