@@ -22,10 +22,7 @@ before it (these machines are shared). The pod is destroyed at the end (unless -
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import sys
 import tempfile
 import uuid
@@ -33,35 +30,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from deploy import Bench, manifest  # bench/ is not a package: beside this file
-
-
-def timed(bench: Bench, label: str, *args: str) -> dict | None:
-    load = os.getloadavg()[0]
-    elapsed, data, rc = bench.mason(*args)
-    row = {
-        "what": label,
-        "seconds": round(elapsed, 1),
-        "exit": rc,
-        "load1_before": round(load, 2),
-        "command": "mason " + " ".join(args),
-    }
-    bench.rows.append(row)
-    print(json.dumps(row), flush=True)
-    return data
+from deploy import Bench, finish, manifest, start  # bench/ is not a package: beside this file
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", type=Path, default=Path("bench/results/deliver.json"))
-    parser.add_argument("--keep", action="store_true", help="do not destroy the pod")
-    args = parser.parse_args()
-    pod = f"mtdeliver-{uuid.uuid4().hex[:6]}"
-    results: dict = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "pod": pod,
-        "runs": [],
-    }
+    args, pod, results = start("bench/results/deliver.json", "mtdeliver")
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "proj"
         apps = project / "apps"
@@ -73,27 +46,20 @@ def main() -> int:
             assert up is not None and up.get("deployed"), up
             # the sample app as a project of its own: 2 web replicas, as `mason up` runs it
             app = manifest(apps, "guestbook", **{"replicas: 6": "replicas: 2"})
-            timed(bench, "image push, nothing changed", "image", "push", str(app), "--pod", pod)
+            push = ("image", "push", str(app), "--pod", pod)
+            bench.measure("image push, nothing changed", [], *push)
             with (apps / "web" / "guestbook.py").open("a") as f:
                 f.write(f"\n# bench {uuid.uuid4().hex}\n")  # a source change: a new image
-            timed(bench, "image build + push, web changed", "image", "push", str(app), "--pod", pod)
+            bench.measure("image build + push, web changed", [], *push)
             bench.mason("app", "remove", "guestbook", "--pod", pod, "--yes")
-            timed(
-                bench, "deploy onto the hardened pod", "app", "deploy", str(app), "--pod", pod,
-                "--yes",
-            )  # fmt: skip
-            again = timed(
-                bench, "deploy again (no-op)", "app", "deploy", str(app), "--pod", pod, "--yes"
-            )
+            deploy = ("app", "deploy", str(app), "--pod", pod, "--yes")
+            bench.measure("deploy onto the hardened pod", [], *deploy)
+            again = bench.measure("deploy again (no-op)", [], *deploy)
             assert again is not None, again
         finally:
             if not args.keep:
                 bench.mason("pod", "destroy", pod, "--yes", ok=(0, 4))
-    results["runs"] = bench.rows
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
-    return 0
+    return finish(args, results, bench)
 
 
 if __name__ == "__main__":

@@ -109,18 +109,21 @@ class Bench:
         return elapsed, data, proc.returncode
 
     def measure(self, label: str, urls: list[str], *args: str, ok=(0,)) -> dict | None:
+        """Time one mason command; while it runs, a client calls ``urls`` (none: no client)."""
         load = os.getloadavg()[0]
         client = Client(urls)
-        client.start()
-        time.sleep(1)
+        if urls:
+            client.start()
+            time.sleep(1)
         elapsed, data, rc = self.mason(*args, ok=ok)
         client.stop.set()
-        client.join()
+        if urls:
+            client.join()
         row = {
             "what": label,
             "seconds": round(elapsed, 1),
             "exit": rc,
-            **client.figures(),
+            **(client.figures() if urls else {}),
             "load1_before": round(load, 2),
             "command": "mason " + " ".join(args),
         }
@@ -141,17 +144,28 @@ def manifest(root: Path, name: str, **replace: str) -> Path:
     return path
 
 
-def main() -> int:
+def start(out: str, prefix: str) -> tuple[argparse.Namespace, str, dict]:
+    """The command line (--out, --keep), a fresh pod name and the results' skeleton."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", type=Path, default=Path("bench/results/deploy.json"))
+    parser.add_argument("--out", type=Path, default=Path(out))
     parser.add_argument("--keep", action="store_true", help="do not destroy the pod")
     args = parser.parse_args()
-    pod = f"mtbench-{uuid.uuid4().hex[:6]}"
-    results: dict = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "pod": pod,
-        "runs": [],
-    }
+    pod = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    return args, pod, {"machine": machine, "pod": pod, "runs": []}
+
+
+def finish(args: argparse.Namespace, results: dict, bench: Bench) -> int:
+    """Write the figures (--out) and print them."""
+    results["runs"] = bench.rows
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+def main() -> int:
+    args, pod, results = start("bench/results/deploy.json", "mtbench")
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "proj"
         (project / "apps").mkdir(parents=True)
@@ -229,11 +243,7 @@ def main() -> int:
         finally:
             if not args.keep:
                 bench.mason("pod", "destroy", pod, "--yes", ok=(0, 4))
-    results["runs"] = bench.rows
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
-    return 0
+    return finish(args, results, bench)
 
 
 def heal(bench: Bench, up: dict, urls: list[str]) -> None:

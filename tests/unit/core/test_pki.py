@@ -70,14 +70,20 @@ def test_signed_leaf_names_the_identity_and_is_short_lived(ca):
     cert.verify_directly_issued_by(ca_cert)
 
 
-def test_leaf_verifies_against_the_ca_with_openssl(ca, tmp_path):
-    """The chain is one a real TLS stack accepts (Python's ssl is OpenSSL)."""
+def _leaf_files(ca, tmp_path: Path) -> tuple[x509.Certificate, Path]:
+    """A leaf of WEB signed by ``ca``: its bundle (certificate + key) and ca.pem beside."""
     ca_cert, ca_key = ca
     key = pki.new_private_key()
     cert = pki.sign_csr(pki.build_csr(key, WEB), WEB, ca_cert, ca_key)
     bundle = tmp_path / "leaf.pem"
     bundle.write_bytes(pki.cert_pem(cert) + pki.key_pem(key))
     (tmp_path / "ca.pem").write_bytes(pki.cert_pem(ca_cert))
+    return cert, bundle
+
+
+def test_leaf_verifies_against_the_ca_with_openssl(ca, tmp_path):
+    """The chain is one a real TLS stack accepts (Python's ssl is OpenSSL)."""
+    _, bundle = _leaf_files(ca, tmp_path)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(bundle)  # key and certificate match
     ctx.load_verify_locations(tmp_path / "ca.pem")
@@ -542,11 +548,7 @@ def _handshake(ca_pem: Path, crl: bytes | None, bundle: Path) -> str:
 
 def test_a_revoked_certificate_is_refused_by_openssl_with_the_crl_mason_signs(ca, tmp_path):
     ca_cert, ca_key = ca
-    key = pki.new_private_key()
-    cert = pki.sign_csr(pki.build_csr(key, WEB), WEB, ca_cert, ca_key)
-    bundle = tmp_path / "leaf.pem"
-    bundle.write_bytes(pki.cert_pem(cert) + pki.key_pem(key))
-    (tmp_path / "ca.pem").write_bytes(pki.cert_pem(ca_cert))
+    cert, bundle = _leaf_files(ca, tmp_path)
     empty = pki.crl_pem(pki.build_crl(ca_cert, ca_key))
     revoked = pki.crl_pem(pki.build_crl(ca_cert, ca_key, [cert.serial_number]))
     assert _handshake(tmp_path / "ca.pem", None, bundle) == "ok"  # control: no CRL
