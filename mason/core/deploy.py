@@ -347,6 +347,13 @@ class DeployPlan:
                     [f"{self.app}-{step.service}-{step.replica}" for step in batch]
                     for batch in self.batches
                 ],
+                # replicas updated in place whose new container starts beside the old one
+                "start_first": [
+                    f"{self.app}-{step.service}-{step.replica}"
+                    for batch in self.batches
+                    for step in batch
+                    if step.mode == rollout.START_FIRST and step.old_host == step.host
+                ],
                 "edges": self.edges,
                 "addons": self.addons,
                 "remove": [
@@ -430,6 +437,9 @@ class _Placed:
     stale: list[Running]  # copies a returning host still runs (stale_copies)
     addon_services: dict[str, Service]
     placement: Any  # mason.core.placement's plan
+    # host -> (millicores, bytes) left once the plan runs: room for a second copy of a
+    # replica while it is updated (start-first)
+    free: dict[str, tuple[int, int]]
 
 
 def _place(
@@ -460,7 +470,30 @@ def _place(
     if addon_services:
         requests += requests_from_app(App(name=ADDONS_APP, services=addon_services))
     placement = plan([h.spec() for h in hosts], requests, current, time_limit=time_limit)
-    return _Placed(by_name, live, stale, addon_services, placement)
+    free = _free(app, hosts, current, placement, addon_services)
+    return _Placed(by_name, live, stale, addon_services, placement, free)
+
+
+def _free(
+    app: App,
+    hosts: Sequence[PodHost],
+    current: Sequence[Allocation],
+    placement: Any,
+    addon_services: Mapping[str, Service],
+) -> dict[str, tuple[int, int]]:
+    """host -> (millicores, bytes) left once the plan runs: what other apps hold, plus
+    what the app and its addons are placed with (as their manifests ask now)."""
+    used = {h.name: [0, 0] for h in hosts}
+    for a in current:
+        if a.app not in (app.name, ADDONS_APP) and a.host in used:
+            used[a.host][0] += a.cpu
+            used[a.host][1] += a.memory
+    for p in placement.placements:
+        svc = (app.services if p.app == app.name else addon_services).get(p.service)
+        if p.action != REMOVE and svc is not None and p.host in used:
+            used[p.host][0] += svc.cpu
+            used[p.host][1] += svc.memory
+    return {h.name: (h.cpu - used[h.name][0], h.memory - used[h.name][1]) for h in hosts}
 
 
 def _action(before: Running | None, same: bool, host: str, row: Any) -> str:
@@ -664,7 +697,8 @@ def build_plan(
         if i["app"] == ADDONS_APP
     }
     changes.sort(key=lambda c: (c.host, c.service, c.replica))
-    batches = rollout_batches(app, changes, {h.name: h.zone for h in hosts}, max_parallel)
+    zones = {h.name: h.zone for h in hosts}
+    batches = rollout_batches(app, changes, zones, max_parallel, placed.free)
     if not any(i["action"] != KEEP for i in insts) and not remove:
         release -= 1  # the app's containers stay: the running release stays the current one
     return DeployPlan(
@@ -684,13 +718,27 @@ def build_plan(
 
 
 def rollout_batches(
-    app: App, changes: Sequence[Change], zones: Mapping[str, str], max_parallel: int
+    app: App,
+    changes: Sequence[Change],
+    zones: Mapping[str, str],
+    max_parallel: int,
+    free: Mapping[str, tuple[int, int]] | None = None,
 ) -> list[rollout.Batch]:
     """The app's new, updated and moved replicas in batches (mason.core.rollout), service
     by service. A batch never takes every replica of a service at once: while one is
-    replaced behind the drained edge, the others serve."""
+    replaced behind the drained edge, the others serve.
+
+    A replica updated in place starts first (its new container beside the old one,
+    health-gated before the switch) where its host has room for a second copy (``free``:
+    host -> millicores and bytes left) and the service keeps no volume (two copies must
+    never share its data); otherwise it stops first."""
     out: list[rollout.Batch] = []
+    free = free or {}
     for name, svc in sorted(app.services.items()):
+        room = {
+            h: not svc.volumes and cpu >= svc.cpu and memory >= svc.memory
+            for h, (cpu, memory) in free.items()
+        }
         moves = [
             rollout.Move(
                 c.replica,
@@ -703,7 +751,7 @@ def rollout_batches(
         ]
         if moves:
             size = max(1, min(max_parallel, svc.replicas - 1))
-            out += rollout.batches(moves, ha=svc.ha, max_parallel=size, service=name)
+            out += rollout.batches(moves, ha=svc.ha, max_parallel=size, room=room, service=name)
     return out
 
 

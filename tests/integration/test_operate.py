@@ -96,6 +96,9 @@ def test_a_rolling_update_under_load_fails_no_request(deployed: Deployed, tmp_pa
     client.join()
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert len(result["rollout"]) == 2  # one zone at a time
+    # each host has room for a second web container: the new one starts (and passes
+    # its health gate) beside the running one before that is drained and stopped
+    assert all("start-first" in line for line in result["rollout"]), result["rollout"]
     after = web_containers(deployed)
     assert {c["id"] for c in after.values()}.isdisjoint({c["id"] for c in before.values()})
     assert client.failed == 0, client.errors[:5]
@@ -132,7 +135,9 @@ def test_a_release_that_fails_its_health_gate_is_reverted_by_itself(
         c["inspect"]["State"]["Health"]["Status"] == "healthy"
         for c in web_containers(deployed).values()
     )
-    assert not [n for n in deployed.containers() if n.endswith(".prev")]
+    # started first, the failed containers ran beside the old ones, which were never
+    # stopped; nothing of the attempt is left
+    assert not [n for n in deployed.containers() if n.endswith((".prev", ".next"))]
     # the ledger records the failed attempt: reverted, why, and the release it returned to
     ledger = releases(deployed)
     assert ledger["verified"], ledger["problems"]

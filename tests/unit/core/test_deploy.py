@@ -132,6 +132,30 @@ def test_a_new_image_updates_in_place_under_a_new_release(app, entries):
     assert {i["release"] for i in again.instances if i["app"] == ADDONS_APP} == {1}
 
 
+def test_an_update_starts_first_where_the_host_has_room_and_the_service_no_volume(app, entries):
+    from dataclasses import replace
+
+    first = make(app, entries)
+    images = {**IMAGES, "web": "reg/guestbook/web@sha256:" + "e" * 64}
+    again = make(app, entries, survey_of(first), images)
+    steps = [step for batch in again.batches for step in batch]
+    assert steps and {s.mode for s in steps} == {"start-first"}, steps
+    names = sorted(f"guestbook-web-{s.replica}" for s in steps)
+    assert sorted(again.extravars()["mason_deploy"]["start_first"]) == names
+    # a replica whose host has no room for a second copy stops first
+    web = app.services["web"]
+    big = replace(app, services={"web": replace(web, memory=2 * 1024**3 - 300 * 1024**2)})
+    running = survey_of(make(big, entries))
+    tight = make(big, entries, running, images)
+    assert {s.mode for b in tight.batches for s in b} == {"stop-first"}
+    assert tight.extravars()["mason_deploy"]["start_first"] == []
+    # and so does a service that keeps data: two copies must never share its volume
+    vol = next(iter(entries["postgresql"].service.volumes))
+    stateful = replace(app, services={"web": replace(web, volumes=(vol,))})
+    kept = make(stateful, entries, survey_of(make(stateful, entries)), images)
+    assert {s.mode for b in kept.batches for s in b} == {"stop-first"}
+
+
 def test_scale_down_removes_replica_and_its_proxy(app, entries):
     from dataclasses import replace
 
