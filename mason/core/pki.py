@@ -40,6 +40,7 @@ CA_LIFETIME = timedelta(days=3650)
 BACKDATE = timedelta(minutes=1)
 MAX_CN = 64  # ub-common-name, RFC 5280
 DNS_SUFFIX = "mason"
+ASN1_TIME = "%Y%m%d%H%M%SZ"  # community.crypto's and X.509's UTC times
 
 # States of a certificate, from fine to bad.
 OK, ROTATE, EXPIRED, NOT_YET_VALID = "ok", "rotate", "expired", "not-yet-valid"
@@ -505,7 +506,7 @@ def _parse_time(value: Any) -> datetime:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     text = str(value)
     if re.fullmatch(r"\d{14}Z", text):
-        return datetime.strptime(text, "%Y%m%d%H%M%SZ").replace(tzinfo=UTC)
+        return datetime.strptime(text, ASN1_TIME).replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -706,7 +707,6 @@ def issued_record(pem: bytes | str, host: str, name: str) -> dict[str, Any]:
 
 # -- revocation ----------------------------------------------------------------------
 REVOKED_DIR = "revoked"  # under the CA directory on the manager: <serial hex>.json, root 0600
-CRL_FILE = "crl.pem"  # the CRL the manager publishes (public), beside ca.pem
 # A CRL is valid this long; the manager signs a fresh one whenever less than
 # CRL_REFRESH is left (every deploy and rotation looks). OpenSSL refuses every peer
 # once a CRL has expired, so it outlives certificates by far: rotation runs daily.
@@ -719,7 +719,7 @@ REPLACED = "replaced by `mason pki rotate --revoke`"  # a suspected key leak
 
 
 def _asn1(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y%m%d%H%M%SZ")
+    return when.astimezone(UTC).strftime(ASN1_TIME)
 
 
 def _record_app(record: Mapping[str, Any]) -> str | None:

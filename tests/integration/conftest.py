@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
 import subprocess
@@ -12,10 +13,28 @@ from pathlib import Path
 
 import docker
 import pytest
+import yaml
 
-from tests.conftest import unique_pod_name
+from tests.conftest import REPO, unique_pod_name
 
 MASON = [sys.executable, "-m", "mason"]
+
+
+def ansible_playbook(
+    pod: str, playbook: Path, extravars: dict, tmp: Path, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """Run a playbook against the pod as an Ansible or AWX user would: the mason
+    inventory plugin, extra variables, nothing from the CLI."""
+    inventory = tmp / "pod.mason.yml"
+    inventory.write_text(yaml.safe_dump({"plugin": "mason", "pods": [pod]}))
+    bin_dir = Path(sys.executable).parent
+    return subprocess.run(
+        [str(bin_dir / "ansible-playbook"), "-i", str(inventory), "-e", json.dumps(extravars),
+         str(playbook)],
+        capture_output=True, text=True, timeout=timeout, check=False,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+             "PATH": str(bin_dir) + os.pathsep + os.environ["PATH"]},
+    )  # fmt: skip
 
 
 def mason(

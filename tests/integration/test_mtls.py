@@ -9,19 +9,16 @@ Traffic goes only to the pod's own containers and network.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import socket
 import ssl
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import docker
 import pytest
-import yaml
 from cryptography import x509
 
 from mason.core import pki, release
@@ -29,7 +26,7 @@ from mason.core.proxy import instances, plan_from_dict
 from mason.providers.docker.sidecar import PROXY, sidecar_image
 from mason.runner import run_playbook
 from tests.conftest import REPO, unique_pod_name
-from tests.integration.conftest import mason
+from tests.integration.conftest import ansible_playbook, mason
 from tests.integration.sidecars import load_into_hosts
 from tests.sidecars import TESTSVC, service_image
 
@@ -181,19 +178,9 @@ def plaintext_get(address: str, port: int) -> str:
 
 def run_test_playbook(pod: Pod, playbook: str, extravars: dict, tmp: Path):
     """Run one of tests/integration/playbooks against the pod, as an operator would."""
-    inventory = tmp / "pod.mason.yml"
-    inventory.write_text(yaml.safe_dump({"plugin": "mason", "pods": [pod.name]}))
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i", str(inventory),
-            "-e", json.dumps(extravars),
-            str(REPO / "tests/integration/playbooks" / playbook),
-        ],
-        capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-             "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]},
-    )  # fmt: skip
+    return ansible_playbook(
+        pod.name, REPO / "tests/integration/playbooks" / playbook, extravars, tmp, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,17 @@ Against the code before this check, rotate signed the planted identity and statu
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from mason.core import pki
-from tests.integration.conftest import Deployed
+from tests.conftest import REPO
+from tests.integration.conftest import Deployed, ansible_playbook
 
 pytestmark = pytest.mark.integration
 CERTS = "/etc/mason/pki/certs"
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _held(pod: Deployed, host: str) -> dict[str, dict]:
@@ -113,18 +110,8 @@ def test_a_planted_identity_is_refused_and_flagged_and_planned_ones_rotate(deplo
 
 
 def _playbook(pod: Deployed, name: str, extravars: dict, tmp: Path):
-    """Run one of mason's playbooks against the pod as an Ansible or AWX user would: the
-    mason inventory plugin, extra variables, nothing from the CLI."""
-    inventory = tmp / "pod.mason.yml"
-    inventory.write_text(yaml.safe_dump({"plugin": "mason", "pods": [pod.name]}))
-    bin_dir = Path(sys.executable).parent
-    return subprocess.run(
-        [str(bin_dir / "ansible-playbook"), "-i", str(inventory), "-e", json.dumps(extravars),
-         str(REPO / "playbooks" / f"{name}.yml")],
-        capture_output=True, text=True, timeout=600, check=False,
-        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-             "PATH": str(bin_dir) + os.pathsep + os.environ["PATH"]},
-    )  # fmt: skip
+    """Run one of mason's own playbooks against the pod, as an Ansible or AWX user would."""
+    return ansible_playbook(pod.name, REPO / "playbooks" / f"{name}.yml", extravars, tmp)
 
 
 def test_the_pki_directory_moves_with_one_variable(deployed: Deployed, tmp_path: Path):
