@@ -172,8 +172,8 @@ def main() -> int:
         env = {**os.environ, "MASON_HOME": str(Path(tmp) / "home")}
         bench = Bench(project, env, pod)
         try:
-            # a public port is bound once per host (the edge holds it there), so 6 replicas
-            # of the guestbook's web service need 6 hosts
+            # 6 hosts over 3 zones, one web replica on each: the spread a production
+            # pod would have (the CI test puts two on each of 3 hosts)
             up_s, up, _ = bench.mason("up", "--pod", pod, "--hosts", "6")
             assert up is not None
             bench.rows.append(

@@ -136,7 +136,8 @@ def parse_survey(per_host: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Ru
 
 
 def allocations(running: Sequence[Running]) -> list[Allocation]:
-    """What runs, as placement sees it: every replica with the resources it was given."""
+    """What runs, as placement sees it: every replica with the resources it was given
+    (not its public ports, which its app's edge holds: see ``requests_from_app``)."""
     return [
         Allocation(
             app=r.app,
@@ -145,7 +146,6 @@ def allocations(running: Sequence[Running]) -> list[Allocation]:
             host=r.host,
             cpu=r.cpu,
             memory=r.memory,
-            ports=tuple((p, "tcp") for p in r.public),
         )
         for r in running
         if r.part == SERVICE
@@ -619,38 +619,21 @@ def _edges(
     return edge_list, ([] if edge_list else running)
 
 
-def build_plan(
-    *,
-    pod: str,
+def _instances(
     app: App,
-    hosts: Sequence[PodHost],
-    running: Sequence[Running],
+    link_plan: LinkPlan,
+    placed: _Placed,
+    addon_entries: Mapping[str, tuple[Service, Addon]],
     images: Mapping[str, str],
     proxy_image: str,
-    addon_entries: Mapping[str, tuple[Service, Addon]] | None = None,
-    time_limit: float = 2.0,
-    latest_release: int | None = None,
-    max_parallel: int = 1,
-    proxy_configs: Mapping[tuple[str, str], str] | None = None,
-) -> DeployPlan:
-    """The deploy plan of ``app`` (see the module docstring).
-
-    ``proxy_configs`` maps (host, instance) to the sha256 of the sidecar configuration
-    found there (the survey's): a kept replica whose sidecar must change is reloaded.
-
-    ``images`` maps each service (and ``addons/<name>`` for addon services) to its
-    reference by digest; ``addon_entries`` maps each addon the app lists to its
-    catalog service template and contract.
-    """
-    check_app(app)
-    addon_entries = dict(addon_entries or {})
-    placed = _place(app, hosts, running, addon_entries, time_limit)
-    live, addon_services = placed.live, placed.addon_services
-    # The ledger's numbering when it is known, else what the containers' labels say.
-    release = (latest_release if latest_release is not None else _release_of(live, app.name)) + 1
-    link_plan = _link_plan(pod, app, addon_services, placed.placement, placed.by_name, live)
+    release: int,
+    proxy_configs: Mapping[tuple[str, str], str] | None,
+) -> tuple[list[dict[str, Any]], list[Change]]:
+    """Every replica of the app and of the addons it uses, as the plan runs it, and the
+    change each of the app's own replicas makes."""
+    addon_services = placed.addon_services
     ours = {(app.name, s) for s in app.services} | {(ADDONS_APP, s) for s in addon_services}
-    previous = {r.key: r for r in live if r.part == SERVICE}
+    previous = {r.key: r for r in placed.live if r.part == SERVICE}
     rows = {(p.app, p.service, p.replica): p for p in placed.placement.placements}
     insts: list[dict[str, Any]] = []
     changes: list[Change] = []
@@ -687,6 +670,42 @@ def build_plan(
             changes.append(
                 Change(inst.host, inst.app, inst.service, inst.replica, action, prev_host)
             )
+    return insts, changes
+
+
+def build_plan(
+    *,
+    pod: str,
+    app: App,
+    hosts: Sequence[PodHost],
+    running: Sequence[Running],
+    images: Mapping[str, str],
+    proxy_image: str,
+    addon_entries: Mapping[str, tuple[Service, Addon]] | None = None,
+    time_limit: float = 2.0,
+    latest_release: int | None = None,
+    max_parallel: int = 1,
+    proxy_configs: Mapping[tuple[str, str], str] | None = None,
+) -> DeployPlan:
+    """The deploy plan of ``app`` (see the module docstring).
+
+    ``proxy_configs`` maps (host, instance) to the sha256 of the sidecar configuration
+    found there (the survey's): a kept replica whose sidecar must change is reloaded.
+
+    ``images`` maps each service (and ``addons/<name>`` for addon services) to its
+    reference by digest; ``addon_entries`` maps each addon the app lists to its
+    catalog service template and contract.
+    """
+    check_app(app)
+    addon_entries = dict(addon_entries or {})
+    placed = _place(app, hosts, running, addon_entries, time_limit)
+    live, addon_services = placed.live, placed.addon_services
+    # The ledger's numbering when it is known, else what the containers' labels say.
+    release = (latest_release if latest_release is not None else _release_of(live, app.name)) + 1
+    link_plan = _link_plan(pod, app, addon_services, placed.placement, placed.by_name, live)
+    insts, changes = _instances(
+        app, link_plan, placed, addon_entries, images, proxy_image, release, proxy_configs
+    )
     remove = _removals(app, placed, insts, changes)
     edge_list, stale_edges = _edges(app, link_plan, placed, changes)
     remove.extend(stale_edges)

@@ -1,15 +1,20 @@
-"""Operating an app on a real pod: a rolling update under load drops no request, a bad
-release is reverted by itself, the ledger records and verifies every release, rollback
-runs a recorded release by digest, and a second deploy is refused while one holds the lock."""
+"""Operating an app on a real pod: a rolling update of 6 replicas over 3 zones under load
+drops no request, a bad release is reverted by itself, the ledger records and verifies
+every release, rollback runs a recorded release by digest, a second deploy is refused
+while one holds the lock, a host that restarts brings back what it ran, and heal
+re-places a lost host's replicas."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import shutil
 import subprocess
 import threading
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -24,11 +29,13 @@ GUESTBOOK = REPO / "examples" / "guestbook"
 
 
 class Client(threading.Thread):
-    """Calls the app's public port in a loop (bounded), counting what failed."""
+    """Calls the app's public port in a loop (bounded), counting what failed; given
+    several addresses, each in turn."""
 
-    def __init__(self, url: str, limit: float = 900) -> None:
+    def __init__(self, urls: str | list[str], limit: float = 900) -> None:
         super().__init__(daemon=True)
-        self.url, self.limit = url, limit
+        self.urls = [urls] if isinstance(urls, str) else urls
+        self.limit = limit
         self.ok = self.failed = 0
         self.errors: list[str] = []
         self.latencies: list[float] = []
@@ -36,10 +43,11 @@ class Client(threading.Thread):
 
     def run(self) -> None:
         end = time.monotonic() + self.limit
+        calls = itertools.cycle(self.urls)
         while not self.stop.is_set() and time.monotonic() < end:
             started = time.monotonic()
             try:
-                with urllib.request.urlopen(self.url, timeout=10) as resp:  # noqa: S310
+                with urllib.request.urlopen(next(calls), timeout=10) as resp:  # noqa: S310
                     json.loads(resp.read())
                 self.ok += 1
                 self.latencies.append(time.monotonic() - started)
@@ -81,30 +89,51 @@ def web_containers(deployed: Deployed) -> dict[str, dict]:
     }
 
 
-def test_a_rolling_update_under_load_fails_no_request(deployed: Deployed, tmp_path: Path):
+def test_a_rolling_update_of_6_replicas_over_3_zones_fails_no_request(
+    deployed: Deployed, tmp_path: Path
+):
+    # six replicas on the three hosts: the edge holds the public port, so replicas of a
+    # public service share hosts (ha: zone puts two in each zone)
+    scale(deployed, "6")
     before = web_containers(deployed)
+    zones = [deployed.hosts[c["host"]]["zone"] for c in before.values()]
+    assert len(before) == 6 and sorted(Counter(zones).values()) == [2, 2, 2], zones
     manifest = variant(
         tmp_path,
         "# release 2\n",
-        **{"    security:\n": '    env:\n      GUESTBOOK_VERSION: "2"\n    security:\n'},
+        **{
+            "replicas: 2": "replicas: 6",
+            "    security:\n": '    env:\n      GUESTBOOK_VERSION: "2"\n    security:\n',
+        },
     )
-    client = Client(deployed.up["endpoints"][0])
+    # the client calls every host's public port in turn
+    client = Client([endpoint(deployed, h) for h in deployed.hosts])
     client.start()
     time.sleep(2)
-    proc = deployed.mason("--json", "app", "deploy", str(manifest), "--pod", deployed.name, "--yes")
+    proc = deployed.mason(
+        "--json", "app", "deploy", str(manifest), "--pod", deployed.name, "--yes",
+        "--max-parallel", "2",
+    )  # fmt: skip
     client.stop.set()
     client.join()
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert len(result["rollout"]) == 2  # one zone at a time
-    # each host has room for a second web container: the new one starts (and passes
-    # its health gate) beside the running one before that is drained and stopped
-    assert all("start-first" in line for line in result["rollout"]), result["rollout"]
+    print("\n".join(result["rollout"]))
+    # one zone at a time, two replicas a batch: the two of each zone together
+    assert len(result["rollout"]) == 3, result["rollout"]
+    for line in result["rollout"]:
+        assert len(set(re.findall(r"\((zone-\w+),", line))) == 1 and line.count("web#") == 2, line
     after = web_containers(deployed)
+    assert len(after) == 6
     assert {c["id"] for c in after.values()}.isdisjoint({c["id"] for c in before.values()})
     assert client.failed == 0, client.errors[:5]
     assert client.ok > 20
+    latencies = sorted(client.latencies)
+    print(f"{client.ok} requests, p99 {latencies[int(len(latencies) * 0.99)] * 1000:.0f} ms")
     ledger = releases(deployed)
     assert ledger["verified"] and ledger["releases"][-1]["kind"] == "deploy"
+    # back to two replicas for the tests that follow (this release, scaled down)
+    scale(deployed, "2", manifest=manifest)
+    assert len(web_containers(deployed)) == 2
 
 
 def test_a_release_that_fails_its_health_gate_is_reverted_by_itself(
@@ -178,11 +207,17 @@ def test_rollback_runs_a_recorded_release_by_digest(deployed: Deployed):
     assert "@sha256:" in first["images"]["web"]
 
 
-def scale(deployed: Deployed, n: str, *extra: str, check: bool = True):
+def scale(
+    deployed: Deployed,
+    n: str,
+    *extra: str,
+    check: bool = True,
+    manifest: Path = GUESTBOOK / "guestbook.yml",
+):
     return deployed.mason(
         "app",
         "scale",
-        str(GUESTBOOK / "guestbook.yml"),
+        str(manifest),
         "web",
         n,
         "--pod",
@@ -205,7 +240,7 @@ def test_scale_changes_one_service_and_restarts_nothing_else(deployed: Deployed)
     before = deployed.containers()
     count = len(releases(deployed)["releases"])
     # a bad count: one line, its exit code, nothing changed
-    for bad, code in (("0", 3), ("-1", 3), ("two", 3), ("4", 9)):
+    for bad, code in (("0", 3), ("-1", 3), ("two", 3), ("40", 9)):
         proc = scale(deployed, bad, check=False)
         errors = [line for line in proc.stderr.splitlines() if line.startswith("mason: error:")]
         assert proc.returncode == code and len(errors) == 1, (bad, proc.stderr)
@@ -334,6 +369,37 @@ def answers(url: str, tries: int = 60) -> dict:
 
 def endpoint(deployed: Deployed, host: str) -> str:
     return f"http://{deployed.address(host)}:8080/"
+
+
+def running_on(deployed: Deployed, host: str) -> dict[str, str]:
+    """Each mason container running on ``host``, name -> id, as its engine lists them
+    (listed per host: every host runs an edge of the same name). Empty while the host's
+    engine is not answering."""
+    proc = deployed.on_host(
+        host, "docker", "ps", "--filter", "label=mason.app", "--format", "{{.Names}} {{.ID}}",
+        check=False,
+    )  # fmt: skip
+    return dict(line.split() for line in proc.stdout.splitlines()) if proc.returncode == 0 else {}
+
+
+def test_a_host_that_restarts_brings_back_everything_it_ran(deployed: Deployed):
+    """No heal, no deploy: the host's systemd starts its engine, which starts its
+    replicas, sidecars and edge again (their restart policy), and the app answers there."""
+    host = deployed.host(2)
+    before = running_on(deployed, host)
+    parts = {n.split("-")[1] for n in before}
+    assert "edge" in parts and len(before) >= 3, before
+    count = len(releases(deployed)["releases"])
+    subprocess.run(["docker", "restart", "-t", "10", f"mason-{host}"], check=True, timeout=120)
+    assert "messages" in answers(endpoint(deployed, host), tries=60)
+    deadline = time.monotonic() + 120
+    while running_on(deployed, host) != before and time.monotonic() < deadline:
+        time.sleep(2)
+    # the very containers it ran (restarted, not replaced), and nothing else
+    assert running_on(deployed, host) == before
+    for h in deployed.hosts:
+        assert "messages" in answers(endpoint(deployed, h))
+    assert len(releases(deployed)["releases"]) == count  # nothing was redeployed
 
 
 def test_heal_replaces_a_lost_hosts_replicas_and_a_returning_host_rejoins(

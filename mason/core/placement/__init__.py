@@ -81,7 +81,12 @@ __all__ = [
 
 
 def requests_from_app(app) -> list[ServiceRequest]:
-    """One :class:`ServiceRequest` per service of a validated ``mason.core.manifest.App``."""
+    """One :class:`ServiceRequest` per service of a validated ``mason.core.manifest.App``.
+
+    Its public ports are not placement's business: the app's edge holds them on every
+    host (``mason.core.edge``) and no replica binds one, so several replicas of a public
+    service may share a host; ``mason.core.deploy`` keeps each port to one app per pod.
+    The ``ports`` bidder stays for requests that do bind host ports."""
     return [
         ServiceRequest(
             app=app.name,
@@ -89,7 +94,6 @@ def requests_from_app(app) -> list[ServiceRequest]:
             replicas=svc.replicas,
             cpu=svc.cpu,
             memory=svc.memory,
-            ports=svc.public_ports,
             ha=svc.ha,
             strategy=svc.strategy,
             constraints=svc.constraints,

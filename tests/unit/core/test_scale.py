@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from mason.core import scale
@@ -70,6 +72,17 @@ def test_scaling_up_adds_one_replica_and_keeps_every_other_container(app, entrie
     assert not down.batches
 
 
-def test_more_replicas_than_zones_do_not_fit_with_ha_zone(app, entries):  # noqa: F811
-    plan = make(scale.scaled(app, "web", 4), entries, survey_of(make(app, entries)))
-    assert plan.unplaced and plan.unplaced[0].service == "web"
+def test_more_replicas_than_hosts_share_hosts_behind_the_edge(app, entries):  # noqa: F811
+    """The edge holds the public port on every host and no replica binds it, so replicas
+    of a public service may share a host, each behind its own sidecar port; ha: zone
+    spreads them evenly. Only room (cpu, memory) bounds the count."""
+    plan = make(scale.scaled(app, "web", 6), entries, survey_of(make(app, entries)))
+    assert not plan.unplaced
+    webs = [i for i in plan.instances if i["app"] == "guestbook" and i["service"] == "web"]
+    assert sorted(Counter(i["host"] for i in webs).values()) == [2, 2, 2]
+    ports = [(i["host"], i["proxy_port"]) for i in plan.instances]
+    assert len(set(ports)) == len(ports)
+    assert [len(e["backends"]["public_8080"]) for e in plan.edges] == [6, 6, 6]
+    # 3 hosts of 2 CPUs hold at most 30 web replicas of 200m: 40 do not fit
+    crowded = make(scale.scaled(app, "web", 40), entries, survey_of(make(app, entries)))
+    assert crowded.unplaced and crowded.unplaced[0].service == "web"
