@@ -54,11 +54,24 @@ def qemu_rss(pod: str) -> list[int]:
 
 
 def container_memory(pod: str) -> list[int]:
+    """Memory charged to each host container's cgroup (what it holds, page cache
+    included, as a VM's resident size does). Read from the cgroup files: Docker's stats
+    report 0 where the engine's cgroup driver does not match the machine's (here)."""
     import docker
 
     engine = docker.from_env()
     containers = engine.containers.list(filters={"label": f"mason.pod={pod}"})
-    return sorted(c.stats(stream=False)["memory_stats"].get("usage", 0) for c in containers)
+    sizes = []
+    for c in containers:
+        candidates = (
+            Path(f"/sys/fs/cgroup/memory/docker/{c.id}/memory.usage_in_bytes"),  # v1
+            Path(f"/sys/fs/cgroup/system.slice/docker-{c.id}.scope/memory.current"),  # v2
+            Path(f"/sys/fs/cgroup/docker/{c.id}/memory.current"),
+        )
+        found = next((p for p in candidates if p.exists()), None)
+        usage = c.stats(stream=False)["memory_stats"].get("usage", 0)
+        sizes.append(int(found.read_text()) if found else usage)
+    return sorted(sizes)
 
 
 def bench_provider(provider: str, tmp: Path, results: dict) -> None:
