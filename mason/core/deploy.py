@@ -836,15 +836,13 @@ def _link_plan(
             )
         )
     services = [s for s in services if s.replicas]
-    # Ports that other apps' proxies hold on each host are not given out again.
+    # Ports that proxies hold on each host are not given out again: other apps', and
+    # those of this app's replicas the plan removes, which hold theirs until the run
+    # removes them, last (after the new containers have started).
     planned = {(p.app, p.service, p.replica, p.host) for p in rows}
     taken: dict[str, set[int]] = {}
     for r in live:
-        if (
-            r.proxy_port
-            and r.app != app.name
-            and (r.app, r.service, r.replica, r.host) not in planned
-        ):
+        if r.proxy_port and (r.app, r.service, r.replica, r.host) not in planned:
             taken.setdefault(r.host, set()).add(r.proxy_port)
     return assign_proxy_ports(LinkPlan(pod, tuple(services)), base=PROXY_PORT_BASE, taken=taken)
 

@@ -86,3 +86,15 @@ def test_more_replicas_than_hosts_share_hosts_behind_the_edge(app, entries):  # 
     # 3 hosts of 2 CPUs hold at most 30 web replicas of 200m: 40 do not fit
     crowded = make(scale.scaled(app, "web", 40), entries, survey_of(make(app, entries)))
     assert crowded.unplaced and crowded.unplaced[0].service == "web"
+
+
+def test_a_replica_placed_where_others_are_removed_gets_a_port_none_of_them_holds(app, entries):  # noqa: F811
+    """Removals run last: until then the removed replicas' sidecars hold their ports, so
+    a replica that lands on their host (here scaling 6 -> 2 moves one) takes another."""
+    six = survey_of(make(scale.scaled(app, "web", 6), entries, survey_of(make(app, entries))))
+    down = make(app, entries, six)
+    held = {(r.host, r.proxy_port) for r in six if r.proxy_port}
+    placed = [i for i in down.instances if i["action"] in ("new", "move")]
+    assert placed, [(i["replica"], i["host"], i["action"]) for i in down.instances]
+    for i in placed:
+        assert (i["host"], i["proxy_port"]) not in held, i["name"]
