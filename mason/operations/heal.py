@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mason.core.catalog import CatalogEntry, templates
-from mason.core.deploy import NEW, Running, stale_copies
+from mason.core.deploy import NEW
 from mason.core.errors import EnvironmentProblem, MasonError
 from mason.core.manifest.app import parse_manifest
 from mason.core.manifest.model import App
@@ -204,9 +204,10 @@ def plan(
         raise _manager_lost(pod, sorted(managers & set(lost)))
     heal = HealPlan(pod, lost, found)
     names = sorted({r.app for r in found.running if r.app != ADDONS_APP})
-    if not lost and not _has_stale(found.running):
-        heal.apps = [AppHeal(n) for n in names]
-        return heal
+    # Every app is planned again from its newest release, even with no host lost: a
+    # host that came back may run copies of replicas that release runs elsewhere, or no
+    # longer runs at all (heal placed a lost replica under another number); only the
+    # release tells those from the replicas it keeps.
     for name in names:
         session.say(f"planning {name} on {len(found.reachable_hosts)} host(s)")
         heal.apps.append(
@@ -223,10 +224,6 @@ def plan(
             )
         )
     return heal
-
-
-def _has_stale(running: Sequence[Running]) -> bool:
-    return bool(stale_copies(running))
 
 
 def _manager_lost(pod: str, names: Sequence[str]) -> EnvironmentProblem:
