@@ -31,14 +31,22 @@ MASON = [sys.executable, "-m", "mason"]
 
 
 def run(
-    args: list[str], project: Path, env: dict[str, str], *, allow_fail: bool = False
+    args: list[str],
+    project: Path,
+    env: dict[str, str],
+    *,
+    allow_fail: bool = False,
+    cwd: Path | None = None,
 ) -> tuple[float, int]:
+    """Time one `mason` command (from ``cwd``'s checkout when given: ``python -m mason``
+    imports the package from the working directory first)."""
     started = time.monotonic()
     proc = subprocess.run(
         [*MASON, "--project-dir", str(project), "--no-color", *args],
         capture_output=True,
         text=True,
         env=env,
+        cwd=cwd,
         timeout=1800,
         check=False,
     )

@@ -55,6 +55,7 @@ REF_TITLES = {
     "cis_docker": "CIS Docker 1.6",
     "cis_debian": "CIS Debian 12",
     "devsec": "dev-sec",
+    "lynis": "Lynis",
 }
 MAX_DETAIL_LINES = 8
 
@@ -99,9 +100,20 @@ def _ident(ch: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Section:
+    """A section of a benchmark, and what mason leaves out of it (and why)."""
+
+    section: str
+    title: str
+    gaps: str = ""
+
+
+@dataclass(frozen=True)
 class Catalogue:
     areas: Mapping[str, Area]
     controls: tuple[Control, ...]
+    # benchmark (a refs key) -> its sections, in order
+    sections: Mapping[str, tuple[Section, ...]] = field(default_factory=dict)
 
     def by_id(self) -> dict[str, Control]:
         return {c.id: c for c in self.controls}
@@ -143,7 +155,28 @@ def parse_catalogue(data: Mapping[str, Any]) -> Catalogue:
                 note=" ".join(str(raw.get("note", "")).split()),
             )
         )
-    return Catalogue(areas, tuple(controls))
+    sections = {
+        kind: tuple(
+            Section(str(s["section"]), s["title"], " ".join(str(s.get("gaps") or "").split()))
+            for s in items
+        )
+        for kind, items in (data.get("sections") or {}).items()
+    }
+    for kind, listed in sections.items():
+        known = {s.section for s in listed}
+        for control in controls:
+            for ref in control.refs.get(kind, ()):
+                if section_of(ref, known) is None:
+                    raise CatalogueError(
+                        f"{control.id}: {kind} {ref} is in no section listed under sections.{kind}"
+                    )
+    return Catalogue(areas, tuple(controls), sections)
+
+
+def section_of(ref: str, sections: Iterable[str]) -> str | None:
+    """The longest listed section ``ref`` falls in ("5.3.3.2.1" -> "5.3"), if any."""
+    hits = [s for s in sections if ref == s or ref.startswith(s + ".")]
+    return max(hits, key=len) if hits else None
 
 
 # -- which tasks enforce which control (read from the roles) -----------------------
@@ -527,7 +560,32 @@ def render_markdown(catalogue: Catalogue, tasks: Mapping[str, Sequence[str]]) ->
                 f"| {c.id} | {_md(title)} | {_md(c.refs_text()) or '-'} | "
                 f"{'<br>'.join(f'`{p}`' for p in files) or '-'} |"
             )
+    for kind, listed in catalogue.sections.items():
+        lines += _coverage(catalogue, kind, listed)
     return "\n".join(lines) + "\n"
+
+
+def _coverage(catalogue: Catalogue, kind: str, listed: Sequence[Section]) -> list[str]:
+    """The coverage table of one benchmark: per section, the controls that cite it and
+    what mason leaves out."""
+    known = [s.section for s in listed]
+    citing: dict[str, list[str]] = {s: [] for s in known}
+    for c in catalogue.controls:
+        for ref in c.refs.get(kind, ()):
+            section = section_of(ref, known)
+            if section is not None and c.id not in citing[section]:
+                citing[section].append(c.id)
+    lines = [
+        "",
+        f"## {REF_TITLES.get(kind, kind)}: coverage by section",
+        "",
+        "| Section | mason's controls | Left out, and why |",
+        "| --- | --- | --- |",
+    ]
+    for s in listed:
+        ids = ", ".join(citing[s.section]) or "none"
+        lines.append(f"| {s.section} {_md(s.title)} | {ids} | {_md(s.gaps) or '-'} |")
+    return lines
 
 
 def _md(text: str) -> str:

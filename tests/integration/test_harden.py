@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -192,6 +193,13 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert all(line.endswith(":/usr/sbin/nologin") for line in shells.splitlines()), shells
     modes = dexec(f"mason-{h1}", "stat", "-c", "%a %n", "/home/mason", "/etc/cron.d")
     assert modes.stdout.decode().split() == ["750", "/home/mason", "700", "/etc/cron.d"]
+    # Accounting (MSN-OS-18): a command that ended is on record (lastcomm), and sysstat's
+    # collector, which does nothing while disabled, writes the day's activity file.
+    probe = "install -m 0755 /bin/true /root/acctprobe && /root/acctprobe && rm /root/acctprobe"
+    assert dexec(f"mason-{h1}", "sh", "-c", probe).returncode == 0
+    assert dexec(f"mason-{h1}", "/usr/lib/sysstat/debian-sa1", "1", "1").returncode == 0
+    record = dexec(f"mason-{h1}", "sh", "-c", "lastcomm; ls /var/log/sysstat").stdout.decode()
+    assert "acctprobe" in record and re.search(r"^sa\d\d$", record, re.M), record
 
     # 3. Re-enable root login by hand on one host: exactly that drift, exit code 8.
     changed = dexec(
@@ -207,6 +215,9 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert dexec(f"mason-{h3}", "rm", rules).returncode == 0
     assert dexec(f"mason-{h3}", "chmod", "0755", "/etc/cron.d").returncode == 0
     assert dexec(f"mason-{h3}", "sh", "-c", "echo Debian > /etc/issue.net").returncode == 0
+    # ... turn process accounting off on one, and alter a packaged file on the other
+    assert dexec(f"mason-{h2}", "systemctl", "disable", "--now", "acct").returncode == 0
+    assert dexec(f"mason-{h3}", "sh", "-c", "echo >> /usr/bin/sudoreplay").returncode == 0
     report = tmp_path / "check2.json"
     junit = tmp_path / "check2.xml"
     proc = mason(
@@ -228,15 +239,22 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     expected = {
         (h2, "MSN-SSH-03"),
         (h2, "MSN-OS-16"),
+        (h2, "MSN-OS-18"),
         (h3, "MSN-OS-06"),
         (h3, "MSN-OS-15"),
         (h3, "MSN-OS-17"),
         (h3, "MSN-SSH-11"),
+        (h3, "MSN-OS-19"),
     }
     assert drift == expected
     assert any("PermitRootLogin" in line for line in found[(h2, "MSN-SSH-03")]["details"])
     assert any("cron.d" in line for line in found[(h3, "MSN-OS-06")]["details"])
     assert any("pwquality" in line for line in found[(h3, "MSN-OS-17")]["details"])
+    assert "acct.service is not active and enabled" in found[(h2, "MSN-OS-18")]["details"]
+    assert (
+        "sudo: /usr/bin/sudoreplay differs from its package"
+        in (found[(h3, "MSN-OS-19")]["details"])
+    )
     assert "drift on 2 host(s): " in proc.stderr
     for host, cid in expected:
         assert f"{host} {cid}" in proc.stderr
@@ -248,6 +266,9 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     daemon = dexec(f"mason-{h2}", "getent", "passwd", "daemon").stdout.decode().strip()
     assert daemon.endswith(":/usr/sbin/nologin"), daemon
     assert dexec(f"mason-{h3}", "stat", "-c", "%a", "/etc/cron.d").stdout.decode().strip() == "700"
+    assert dexec(f"mason-{h2}", "systemctl", "is-active", "acct").returncode == 0
+    # the package reinstalled: its files match again, and no SUID bit came back with it
+    assert dexec(f"mason-{h3}", "dpkg", "--verify", "sudo").stdout == b""
     mason("harden", name, "--check", "--only", "ssh", "--only", "os", project=project)
 
     # 4b. A security source the host cannot reach is drift, never pass.

@@ -81,6 +81,24 @@ def test_parse_rejects_bad_ids_duplicates_and_unknown_areas():
         )
 
 
+def test_a_cited_section_must_be_listed_and_the_coverage_table_names_each():
+    base = {
+        "areas": {"os": {"title": "OS", "role": "os_hardening"}},
+        "controls": [
+            {"id": "MSN-OS-01", "area": "os", "title": "t", "refs": {"cis_debian": ["5.3.3.2.1"]}}
+        ],
+    }
+    listed = [{"section": "5.3", "title": "PAM"}, {"section": "2.3", "title": "Time", "gaps": "x"}]
+    cat = C.parse_catalogue({**base, "sections": {"cis_debian": listed}})
+    table = C.render_markdown(cat, {})
+    assert "| 5.3 PAM | MSN-OS-01 | - |" in table and "| 2.3 Time | none | x |" in table
+    with pytest.raises(C.CatalogueError, match=r"MSN-OS-01: cis_debian 5\.3\.3\.2\.1 is in no"):
+        C.parse_catalogue({**base, "sections": {"cis_debian": listed[1:]}})
+    assert C.section_of("5.3", ["5", "5.3"]) == "5.3" and C.section_of("5.30", ["5.3"]) is None
+    # the shipped catalogue lists a section for every CIS Debian reference it cites
+    assert CAT.sections["cis_debian"]
+
+
 def test_docs_controls_md_is_generated_from_the_catalogue():
     expected = C.render_markdown(CAT, C.control_tasks(REPO / "roles", CAT))
     current = (REPO / "docs" / "controls.md").read_text()
