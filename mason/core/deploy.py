@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -424,6 +424,22 @@ def stale_copies(running: Sequence[Running]) -> list[Running]:
     return [r for r in running if r.part in (SERVICE, PROXY) and (r.key, r.host) in stale_at]
 
 
+def unrecorded(
+    running: Sequence[Running], app: str, recorded: Mapping[str, Collection[tuple[int, str]]]
+) -> list[Running]:
+    """The app's replicas (service and sidecar) that run where its newest release does
+    not place them: a host that came back after a heal runs a replica that release runs
+    elsewhere or no longer runs at all (heal placed the lost one under another number).
+    ``recorded`` maps each service to its (replica, host) pairs in that release."""
+    return [
+        r
+        for r in running
+        if r.app == app
+        and r.part in (SERVICE, PROXY)
+        and (r.replica, r.host) not in recorded.get(r.service, ())
+    ]
+
+
 def _release_of(running: Sequence[Running], app: str) -> int:
     return max((r.release for r in running if r.app == app), default=0)
 
@@ -448,15 +464,20 @@ def _place(
     running: Sequence[Running],
     addon_entries: Mapping[str, tuple[Service, Addon]],
     time_limit: float,
+    recorded: Mapping[str, Collection[tuple[int, str]]] | None = None,
 ) -> _Placed:
     """Place the app's containers and the addons it uses (one shared service each),
-    stable against what runs; addons this app does not use only take room."""
+    stable against what runs; addons this app does not use only take room. Copies a
+    returning host still runs (two of a replica, or one its newest release does not
+    place, when ``recorded`` is known) are stale: removed, never placed around."""
     missing = [a for a in app.addons if a not in addon_entries]
     if missing:
         raise InvalidInput(f"{app.source or app.name}: addons: unknown addon {missing[0]!r}")
     by_name = {h.name: h for h in hosts}
     present = [r for r in running if r.host in by_name]
     stale = stale_copies(present)
+    if recorded is not None:
+        stale += [r for r in unrecorded(present, app.name, recorded) if r not in stale]
     live = [r for r in present if r not in stale]
     _check_public_ports(app, live)
     addon_services = {name: addon_entries[name][0] for name in app.addons}
@@ -686,8 +707,13 @@ def build_plan(
     latest_release: int | None = None,
     max_parallel: int = 1,
     proxy_configs: Mapping[tuple[str, str], str] | None = None,
+    recorded: Mapping[str, Collection[tuple[int, str]]] | None = None,
 ) -> DeployPlan:
     """The deploy plan of ``app`` (see the module docstring).
+
+    ``recorded`` maps each of the app's services to the (replica, host) pairs its newest
+    release placed (None: no release yet); the app's containers found elsewhere are
+    stale copies, removed.
 
     ``proxy_configs`` maps (host, instance) to the sha256 of the sidecar configuration
     found there (the survey's): a kept replica whose sidecar must change is reloaded.
@@ -698,7 +724,7 @@ def build_plan(
     """
     check_app(app)
     addon_entries = dict(addon_entries or {})
-    placed = _place(app, hosts, running, addon_entries, time_limit)
+    placed = _place(app, hosts, running, addon_entries, time_limit, recorded)
     live, addon_services = placed.live, placed.addon_services
     # The ledger's numbering when it is known, else what the containers' labels say.
     release = (latest_release if latest_release is not None else _release_of(live, app.name)) + 1

@@ -154,6 +154,13 @@ def prepare(
     ledger = releases.read(session, pod, app.name, provider_name)
     latest = max((r.number for r in ledger), default=0)
     target = _rollback_target(ledger, app, rollback_to)
+    newest = release.latest(ledger)
+    # where the newest release runs each replica: copies found elsewhere are stale
+    recorded = (
+        {svc: {(s.replica, s.host) for s in slots} for svc, slots in newest.placement.items()}
+        if newest is not None
+        else None
+    )
 
     def planned(refs: Mapping[str, str]) -> DeployPlan:
         return build_plan(
@@ -168,6 +175,7 @@ def prepare(
             latest_release=latest,
             max_parallel=max_parallel,
             proxy_configs=found.proxy_configs,
+            recorded=recorded,
         )
 
     # Placement first (images do not change where containers fit): an app that does
@@ -188,7 +196,7 @@ def prepare(
         manifest=data,
         kind="rollback" if target else "deploy",
         note=f"back to release {target.number}" if target else "",
-        running=release.latest(ledger),
+        running=newest,
     )
 
 

@@ -89,6 +89,50 @@ def web_containers(deployed: Deployed) -> dict[str, dict]:
     }
 
 
+def test_a_release_that_fails_its_health_gate_is_reverted_by_itself(
+    deployed: Deployed, tmp_path: Path
+):
+    before = {n: c["id"] for n, c in web_containers(deployed).items()}
+    count = len(releases(deployed)["releases"])
+    manifest = variant(
+        tmp_path,
+        **{
+            "test: [python3, /app/guestbook.py, --check]": (
+                "test: [python3, -c, 'raise SystemExit(1)']"
+            ),
+        },
+    )
+    client = Client(deployed.up["endpoints"][1])
+    client.start()
+    proc = deployed.mason(
+        "app", "deploy", str(manifest), "--pod", deployed.name, "--yes", check=False
+    )
+    client.stop.set()
+    client.join()
+    assert proc.returncode == 6 and "reverted" in proc.stderr, proc.stderr
+    # the previous release serves throughout, from the very containers it ran in
+    assert client.failed == 0, client.errors[:5]
+    assert {n: c["id"] for n, c in web_containers(deployed).items()} == before
+    assert all(
+        c["inspect"]["State"]["Health"]["Status"] == "healthy"
+        for c in web_containers(deployed).values()
+    )
+    # started first, the failed containers ran beside the old ones, which were never
+    # stopped; nothing of the attempt is left
+    assert not [n for n in deployed.containers() if n.endswith((".prev", ".next"))]
+    # the ledger records the failed attempt: reverted, why, and the release it returned to
+    ledger = releases(deployed)
+    assert ledger["verified"], ledger["problems"]
+    assert len(ledger["releases"]) == count + 1
+    before_it, revert = ledger["releases"][-2], ledger["releases"][-1]
+    assert revert["kind"] == "revert" and revert["changes"] == [], revert
+    assert "failed its health gate" in revert["note"] and "did not become healthy" in revert["note"]
+    assert revert["note"].endswith(f"back to release {before_it['number']}"), revert["note"]
+    table = deployed.mason("app", "releases", "guestbook", "--pod", deployed.name).stdout
+    assert "revert" in table and "verified" in table, table
+    print(table)
+
+
 def test_a_rolling_update_of_6_replicas_over_3_zones_fails_no_request(
     deployed: Deployed, tmp_path: Path
 ):
@@ -133,58 +177,13 @@ def test_a_rolling_update_of_6_replicas_over_3_zones_fails_no_request(
     assert ledger["verified"] and ledger["releases"][-1]["kind"] == "deploy"
 
 
-def test_a_release_that_fails_its_health_gate_is_reverted_by_itself(
-    deployed: Deployed, tmp_path: Path
-):
-    before = {n: c["id"] for n, c in web_containers(deployed).items()}
-    count = len(releases(deployed)["releases"])
-    manifest = variant(
-        tmp_path,
-        **{
-            "replicas: 2": "replicas: 6",  # as many as the release that runs
-            "test: [python3, /app/guestbook.py, --check]": (
-                "test: [python3, -c, 'raise SystemExit(1)']"
-            ),
-        },
-    )
-    client = Client(deployed.up["endpoints"][1])
-    client.start()
-    proc = deployed.mason(
-        "app", "deploy", str(manifest), "--pod", deployed.name, "--yes", check=False
-    )
-    client.stop.set()
-    client.join()
-    assert proc.returncode == 6 and "reverted" in proc.stderr, proc.stderr
-    # the previous release serves throughout, from the very containers it ran in
-    assert client.failed == 0, client.errors[:5]
-    assert {n: c["id"] for n, c in web_containers(deployed).items()} == before
-    assert all(
-        c["inspect"]["State"]["Health"]["Status"] == "healthy"
-        for c in web_containers(deployed).values()
-    )
-    # started first, the failed containers ran beside the old ones, which were never
-    # stopped; nothing of the attempt is left
-    assert not [n for n in deployed.containers() if n.endswith((".prev", ".next"))]
-    # the ledger records the failed attempt: reverted, why, and the release it returned to
-    ledger = releases(deployed)
-    assert ledger["verified"], ledger["problems"]
-    assert len(ledger["releases"]) == count + 1
-    before_it, revert = ledger["releases"][-2], ledger["releases"][-1]
-    assert revert["kind"] == "revert" and revert["changes"] == [], revert
-    assert "failed its health gate" in revert["note"] and "did not become healthy" in revert["note"]
-    assert revert["note"].endswith(f"back to release {before_it['number']}"), revert["note"]
-    table = deployed.mason("app", "releases", "guestbook", "--pod", deployed.name).stdout
-    assert "revert" in table and "verified" in table, table
-    print(table)
-
-
 def web_images(deployed: Deployed) -> set[str]:
     return {c["inspect"]["Config"]["Image"] for c in web_containers(deployed).values()}
 
 
 def test_rollback_runs_a_recorded_release_by_digest(deployed: Deployed):
-    """After the rolling update (another image, 6 replicas) and its revert: back to
-    release 1 (2 replicas)."""
+    """After a revert (release 1 kept running) and the rolling update (another image,
+    6 replicas): back to release 1 (2 replicas)."""
     ledger = releases(deployed)
     first = ledger["releases"][0]
     assert web_images(deployed) != {first["images"]["web"]}  # release 2's image runs

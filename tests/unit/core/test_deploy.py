@@ -37,7 +37,7 @@ def app(entries):
     return load_manifest(GUESTBOOK, catalog=templates(entries), addons=list(entries))
 
 
-def make(app, entries, running=(), images=IMAGES):
+def make(app, entries, running=(), images=IMAGES, recorded=None):
     return deploy.build_plan(
         pod="p",
         app=app,
@@ -46,6 +46,7 @@ def make(app, entries, running=(), images=IMAGES):
         images=images,
         proxy_image="reg/proxy@sha256:" + "d" * 64,
         addon_entries={a: (entries[a].service, entries[a].addon) for a in app.addons},
+        recorded=recorded,
     )
 
 

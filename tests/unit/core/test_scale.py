@@ -98,3 +98,18 @@ def test_a_replica_placed_where_others_are_removed_gets_a_port_none_of_them_hold
     assert placed, [(i["replica"], i["host"], i["action"]) for i in down.instances]
     for i in placed:
         assert (i["host"], i["proxy_port"]) not in held, i["name"]
+
+
+def test_a_replica_its_newest_release_does_not_place_is_a_stale_copy(app, entries):  # noqa: F811
+    """A host back after a heal runs web#2, which the newest release no longer runs (heal
+    placed the lost replica as web#3 elsewhere): the plan removes web#2 and keeps the
+    release's #1 and #3. Without the record it keeps #1 and #2 and removes #3."""
+    three = survey_of(make(scale.scaled(app, "web", 3), entries, survey_of(make(app, entries))))
+    webs = {r.replica: r.host for r in three if r.service == "web" and r.part == "service"}
+    recorded = {"web": {(1, webs[1]), (3, webs[3])}}
+    for record, gone in ((None, 3), (recorded, 2)):
+        healed = make(app, entries, three, recorded=record)
+        actions = {c.replica: c.action for c in healed.changes if c.service == "web"}
+        assert actions == {1: "keep", 2: "keep", 3: "keep"} | {gone: "remove"}, (record, actions)
+        removed = {(r.replica, r.part) for r in healed.remove if r.service == "web"}
+        assert removed == {(gone, "service"), (gone, "proxy")}
