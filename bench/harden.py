@@ -51,9 +51,10 @@ def run(
         check=False,
     )
     elapsed = time.monotonic() - started
-    if proc.returncode not in (0, 8) and not allow_fail:
+    if proc.returncode not in (0, 8):
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
-        raise SystemExit(f"mason {' '.join(args)} exited {proc.returncode}")
+        if not allow_fail:
+            raise SystemExit(f"mason {' '.join(args)} exited {proc.returncode}")
     return elapsed, proc.returncode
 
 
