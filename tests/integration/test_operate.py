@@ -1,20 +1,16 @@
-"""Operating an app on a real pod: a rolling update of 6 replicas over 3 zones under load
-drops no request, a bad release is reverted by itself, the ledger records and verifies
-every release, rollback runs a recorded release by digest, a second deploy is refused
-while one holds the lock, a host that restarts brings back what it ran, and heal
-re-places a lost host's replicas."""
+"""Operating an app on a real pod: a rolling update under load drops no request, a bad
+release is reverted by itself, the ledger records and verifies every release, rollback
+runs a recorded release by digest, a second deploy is refused while one holds the lock,
+a host that restarts brings back what it ran, and heal re-places a lost host's replicas."""
 
 from __future__ import annotations
 
-import itertools
 import json
-import re
 import shutil
 import subprocess
 import threading
 import time
 import urllib.request
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -29,13 +25,11 @@ GUESTBOOK = REPO / "examples" / "guestbook"
 
 
 class Client(threading.Thread):
-    """Calls the app's public port in a loop (bounded), counting what failed; given
-    several addresses, each in turn."""
+    """Calls the app's public port in a loop (bounded), counting what failed."""
 
-    def __init__(self, urls: str | list[str], limit: float = 900) -> None:
+    def __init__(self, url: str, limit: float = 900) -> None:
         super().__init__(daemon=True)
-        self.urls = [urls] if isinstance(urls, str) else urls
-        self.limit = limit
+        self.url, self.limit = url, limit
         self.ok = self.failed = 0
         self.errors: list[str] = []
         self.latencies: list[float] = []
@@ -43,11 +37,10 @@ class Client(threading.Thread):
 
     def run(self) -> None:
         end = time.monotonic() + self.limit
-        calls = itertools.cycle(self.urls)
         while not self.stop.is_set() and time.monotonic() < end:
             started = time.monotonic()
             try:
-                with urllib.request.urlopen(next(calls), timeout=10) as resp:  # noqa: S310
+                with urllib.request.urlopen(self.url, timeout=10) as resp:  # noqa: S310
                     json.loads(resp.read())
                 self.ok += 1
                 self.latencies.append(time.monotonic() - started)
@@ -89,6 +82,32 @@ def web_containers(deployed: Deployed) -> dict[str, dict]:
     }
 
 
+def test_a_rolling_update_under_load_fails_no_request(deployed: Deployed, tmp_path: Path):
+    before = web_containers(deployed)
+    manifest = variant(
+        tmp_path,
+        "# release 2\n",
+        **{"    security:\n": '    env:\n      GUESTBOOK_VERSION: "2"\n    security:\n'},
+    )
+    client = Client(deployed.up["endpoints"][0])
+    client.start()
+    time.sleep(2)
+    proc = deployed.mason("--json", "app", "deploy", str(manifest), "--pod", deployed.name, "--yes")
+    client.stop.set()
+    client.join()
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(result["rollout"]) == 2  # one zone at a time
+    # each host has room for a second web container: the new one starts (and passes
+    # its health gate) beside the running one before that is drained and stopped
+    assert all("start-first" in line for line in result["rollout"]), result["rollout"]
+    after = web_containers(deployed)
+    assert {c["id"] for c in after.values()}.isdisjoint({c["id"] for c in before.values()})
+    assert client.failed == 0, client.errors[:5]
+    assert client.ok > 20
+    ledger = releases(deployed)
+    assert ledger["verified"] and ledger["releases"][-1]["kind"] == "deploy"
+
+
 def test_a_release_that_fails_its_health_gate_is_reverted_by_itself(
     deployed: Deployed, tmp_path: Path
 ):
@@ -99,7 +118,7 @@ def test_a_release_that_fails_its_health_gate_is_reverted_by_itself(
         **{
             "test: [python3, /app/guestbook.py, --check]": (
                 "test: [python3, -c, 'raise SystemExit(1)']"
-            ),
+            )
         },
     )
     client = Client(deployed.up["endpoints"][1])
@@ -133,57 +152,12 @@ def test_a_release_that_fails_its_health_gate_is_reverted_by_itself(
     print(table)
 
 
-def test_a_rolling_update_of_6_replicas_over_3_zones_fails_no_request(
-    deployed: Deployed, tmp_path: Path
-):
-    # six replicas on the three hosts: the edge holds the public port, so replicas of a
-    # public service share hosts (ha: zone puts two in each zone)
-    scale(deployed, "6")
-    before = web_containers(deployed)
-    zones = [deployed.hosts[c["host"]]["zone"] for c in before.values()]
-    assert len(before) == 6 and sorted(Counter(zones).values()) == [2, 2, 2], zones
-    manifest = variant(
-        tmp_path,
-        "# release 2\n",
-        **{
-            "replicas: 2": "replicas: 6",
-            "    security:\n": '    env:\n      GUESTBOOK_VERSION: "2"\n    security:\n',
-        },
-    )
-    # the client calls every host's public port in turn
-    client = Client([endpoint(deployed, h) for h in deployed.hosts])
-    client.start()
-    time.sleep(2)
-    proc = deployed.mason(
-        "--json", "app", "deploy", str(manifest), "--pod", deployed.name, "--yes",
-        "--max-parallel", "2",
-    )  # fmt: skip
-    client.stop.set()
-    client.join()
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    print("\n".join(result["rollout"]))
-    # one zone at a time, two replicas a batch: the two of each zone together
-    assert len(result["rollout"]) == 3, result["rollout"]
-    for line in result["rollout"]:
-        assert len(set(re.findall(r"\((zone-\w+),", line))) == 1 and line.count("web#") == 2, line
-    after = web_containers(deployed)
-    assert len(after) == 6
-    assert {c["id"] for c in after.values()}.isdisjoint({c["id"] for c in before.values()})
-    assert client.failed == 0, client.errors[:5]
-    assert client.ok > 20
-    latencies = sorted(client.latencies)
-    print(f"{client.ok} requests, p99 {latencies[int(len(latencies) * 0.99)] * 1000:.0f} ms")
-    ledger = releases(deployed)
-    assert ledger["verified"] and ledger["releases"][-1]["kind"] == "deploy"
-
-
 def web_images(deployed: Deployed) -> set[str]:
     return {c["inspect"]["Config"]["Image"] for c in web_containers(deployed).values()}
 
 
 def test_rollback_runs_a_recorded_release_by_digest(deployed: Deployed):
-    """After a revert (release 1 kept running) and the rolling update (another image,
-    6 replicas): back to release 1 (2 replicas)."""
+    """After the rolling update (another image) and its revert: back to release 1."""
     ledger = releases(deployed)
     first = ledger["releases"][0]
     assert web_images(deployed) != {first["images"]["web"]}  # release 2's image runs
@@ -200,9 +174,8 @@ def test_rollback_runs_a_recorded_release_by_digest(deployed: Deployed):
     ledger = releases(deployed)
     newest = ledger["releases"][-1]
     assert ledger["verified"] and newest["kind"] == "rollback", newest
-    # release 1's image, by digest, on every replica (nothing was built), as many as then
+    # release 1's image, by digest, on every replica (nothing was built)
     assert web_images(deployed) == {first["images"]["web"]}
-    assert len(web_containers(deployed)) == 2
     assert "@sha256:" in first["images"]["web"]
 
 
