@@ -173,7 +173,7 @@ def main() -> int:
         bench = Bench(project, env, pod)
         try:
             # 6 hosts over 3 zones, one web replica on each: the spread a production
-            # pod would have (the CI test puts two on each of 3 hosts)
+            # pod would have (replicas may share a host: the edge holds the public port)
             up_s, up, _ = bench.mason("up", "--pod", pod, "--hosts", "6")
             assert up is not None
             bench.rows.append(
