@@ -609,7 +609,13 @@ def _removals(
         if r.app == app.name
         and r.part in (SERVICE, PROXY)
         and (r.app, r.service, r.replica, r.host) not in planned
-    ] + [r for r in placed.stale if r.app in (app.name, ADDONS_APP)]
+    ] + [
+        # a stale copy where the plan places that very replica is replaced in place by
+        # it (same container names): removing it last would remove the new one
+        r
+        for r in placed.stale
+        if r.app in (app.name, ADDONS_APP) and (r.app, r.service, r.replica, r.host) not in planned
+    ]
     moved = {(c.service, c.replica) for c in changes if c.action == MOVE}
     for r in remove:
         if r.part == SERVICE and r.app == app.name and (r.service, r.replica) not in moved:
@@ -728,7 +734,9 @@ def build_plan(
     live, addon_services = placed.live, placed.addon_services
     # The ledger's numbering when it is known, else what the containers' labels say.
     release = (latest_release if latest_release is not None else _release_of(live, app.name)) + 1
-    link_plan = _link_plan(pod, app, addon_services, placed.placement, placed.by_name, live)
+    link_plan = _link_plan(
+        pod, app, addon_services, placed.placement, placed.by_name, live, placed.stale
+    )
     insts, changes = _instances(
         app, link_plan, placed, addon_entries, images, proxy_image, release, proxy_configs
     )
@@ -819,6 +827,7 @@ def _link_plan(
     placement: Plan,
     by_name: Mapping[str, PodHost],
     live: Sequence[Running],
+    stale: Sequence[Running] = (),
 ) -> LinkPlan:
     rows = [p for p in placement.placements if p.action != REMOVE]
     replicas: dict[tuple[str, str], list[Replica]] = {}
@@ -863,11 +872,11 @@ def _link_plan(
         )
     services = [s for s in services if s.replicas]
     # Ports that proxies hold on each host are not given out again: other apps', and
-    # those of this app's replicas the plan removes, which hold theirs until the run
-    # removes them, last (after the new containers have started).
+    # those of replicas the plan removes (stale copies too), which hold theirs until
+    # the run removes them, last (after the new containers have started).
     planned = {(p.app, p.service, p.replica, p.host) for p in rows}
     taken: dict[str, set[int]] = {}
-    for r in live:
+    for r in [*live, *stale]:
         if r.proxy_port and (r.app, r.service, r.replica, r.host) not in planned:
             taken.setdefault(r.host, set()).add(r.proxy_port)
     return assign_proxy_ports(LinkPlan(pod, tuple(services)), base=PROXY_PORT_BASE, taken=taken)

@@ -113,3 +113,21 @@ def test_a_replica_its_newest_release_does_not_place_is_a_stale_copy(app, entrie
         assert actions == {1: "keep", 2: "keep", 3: "keep"} | {gone: "remove"}, (record, actions)
         removed = {(r.replica, r.part) for r in healed.remove if r.service == "web"}
         assert removed == {(gone, "service"), (gone, "proxy")}
+
+
+def test_a_stale_copy_where_the_plan_places_that_replica_is_replaced_not_removed(
+    app,  # noqa: F811
+    entries,  # noqa: F811
+):
+    """The newest release ran web#2 on a host now lost; a copy of web#2 runs elsewhere
+    (not where the release put it: stale). When the plan places web#2 on that copy's
+    host, the new one takes its names: removing the copy last would remove it."""
+    three = survey_of(make(scale.scaled(app, "web", 3), entries, survey_of(make(app, entries))))
+    webs = {r.replica: r.host for r in three if r.service == "web" and r.part == "service"}
+    plan = make(app, entries, three, recorded={"web": {(1, webs[1]), (2, "gone")}})
+    placed = {(i["replica"], i["host"]): i for i in plan.instances if i["service"] == "web"}
+    assert (2, webs[2]) in placed, placed
+    assert not [r for r in plan.remove if (r.service, r.replica, r.host) == ("web", 2, webs[2])]
+    # web#3's copy is removed last: its sidecar's port is not given to anything new
+    held = {(r.host, r.proxy_port) for r in three if r.service == "web" and r.replica == 3}
+    assert all((i["host"], i["proxy_port"]) not in held for i in plan.instances)
