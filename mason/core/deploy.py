@@ -183,7 +183,10 @@ def container_params(app: str, svc: Service) -> dict[str, Any]:
     AppArmor profile (5.1), never the Docker socket (volumes are named volumes only,
     checked by the manifest), a healthcheck when the service has one (5.26).
     The restart policy is ``unless-stopped`` rather than 5.14's ``on-failure:5``:
-    a rebooted host must bring its containers back by itself.
+    a rebooted host must bring its containers back by itself. Docker's init runs as
+    PID 1: it reaps zombies and passes the stop signal on, so a program that sets no
+    handler of its own still stops when asked (as PID 1 the kernel would ignore it,
+    and every stop of a rollout, scale or heal would wait out the 10 s kill timeout).
     """
     sec = svc.security
     params: dict[str, Any] = {
@@ -198,6 +201,7 @@ def container_params(app: str, svc: Service) -> dict[str, Any]:
         "cpus": round(svc.cpu / 1000, 3),
         "pids_limit": PIDS_LIMIT,
         "privileged": False,
+        "init": True,
         "restart_policy": "unless-stopped",
         "mounts": [
             {

@@ -96,11 +96,39 @@ def test_every_app_container_has_the_cis_section_5_settings(deployed: Deployed):
         ), name
         assert not hc["PortBindings"], name  # only proxies and edges publish ports
         assert hc["RestartPolicy"]["Name"] == "unless-stopped", name
+        assert hc["Init"] is True, name  # stops on its signal (test_a_replica_stops_when_asked)
         assert all("docker.sock" not in (m.get("Source") or "") for m in i["Mounts"]), name
         assert i["Config"]["User"] not in ("", "root", "0"), name
         assert i["Config"]["Healthcheck"]["Test"][0] == "CMD", name
         assert i["State"]["Health"]["Status"] == "healthy", name
         assert i["Config"]["Labels"]["mason.image"] == i["Config"]["Image"], name
+
+
+def test_a_replica_stops_on_its_signal(deployed: Deployed):
+    """The guestbook sets no SIGTERM handler. Run as PID 1 it would ignore the signal and
+    every stop (a rollout's, a scale's, a heal's) would end in SIGKILL after Docker's 10 s
+    (exit 137). Under Docker's init it ends on the signal itself (128 + 15)."""
+    web = next(
+        c
+        for c in deployed.containers().values()
+        if c["labels"].get("mason.service") == "web" and c["labels"].get("mason.part") == "service"
+    )
+    name, host = web["inspect"]["Name"].lstrip("/"), web["host"]
+    deployed.on_host(host, "docker", "stop", name)
+    try:
+        code = deployed.on_host(host, "docker", "inspect", "-f", "{{.State.ExitCode}}", name)
+        assert code.stdout.strip() == "143", code.stdout
+    finally:
+        deployed.on_host(host, "docker", "start", name)
+    status = ""
+    for _ in range(30):  # healthy again before the next test (the edge routed around it)
+        status = deployed.on_host(
+            host, "docker", "inspect", "-f", "{{.State.Health.Status}}", name
+        ).stdout.strip()
+        if status == "healthy":
+            break
+        time.sleep(2)
+    assert status == "healthy", status
 
 
 def test_addon_passwords_never_reach_the_controller(deployed: Deployed):

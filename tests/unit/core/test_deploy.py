@@ -86,7 +86,7 @@ def test_container_settings_follow_cis_section_5(app, entries):
     web = next(i for i in make(app, entries).instances if i["service"] == "web")
     p = web["params"]
     assert p["cap_drop"] == ["ALL"] and p["capabilities"] == []
-    assert p["read_only"] is True and p["privileged"] is False
+    assert p["read_only"] is True and p["privileged"] is False and p["init"] is True
     assert p["pids_limit"] == deploy.PIDS_LIMIT and p["memory"] == str(128 * 1024**2)
     assert p["cpus"] == 0.2 and p["user"] == "guestbook"
     assert p["healthcheck"]["test"][0] == "CMD"
