@@ -1,16 +1,20 @@
-"""Operating an app on a real pod: a rolling update under load drops no request, a bad
-release is reverted by itself, the ledger records and verifies every release, rollback
-runs a recorded release by digest, a second deploy is refused while one holds the lock,
-a host that restarts brings back what it ran, and heal re-places a lost host's replicas."""
+"""Operating an app on a real pod: scaling restarts nothing else, a rolling update of 6
+replicas over 3 zones under load drops no request, a bad release is reverted by itself,
+the ledger records and verifies every release, rollback runs a recorded release by
+digest, a second deploy is refused while one holds the lock, a host that restarts brings
+back what it ran, and heal re-places a lost host's replicas."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import shutil
 import subprocess
 import threading
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -25,11 +29,13 @@ GUESTBOOK = REPO / "examples" / "guestbook"
 
 
 class Client(threading.Thread):
-    """Calls the app's public port in a loop (bounded), counting what failed."""
+    """Calls the app's public port in a loop (bounded), counting what failed; given
+    several addresses, each in turn."""
 
-    def __init__(self, url: str, limit: float = 900) -> None:
+    def __init__(self, urls: str | list[str], limit: float = 900) -> None:
         super().__init__(daemon=True)
-        self.url, self.limit = url, limit
+        self.urls = [urls] if isinstance(urls, str) else urls
+        self.limit = limit
         self.ok = self.failed = 0
         self.errors: list[str] = []
         self.latencies: list[float] = []
@@ -37,10 +43,11 @@ class Client(threading.Thread):
 
     def run(self) -> None:
         end = time.monotonic() + self.limit
+        calls = itertools.cycle(self.urls)
         while not self.stop.is_set() and time.monotonic() < end:
             started = time.monotonic()
             try:
-                with urllib.request.urlopen(self.url, timeout=10) as resp:  # noqa: S310
+                with urllib.request.urlopen(next(calls), timeout=10) as resp:  # noqa: S310
                     json.loads(resp.read())
                 self.ok += 1
                 self.latencies.append(time.monotonic() - started)
@@ -82,30 +89,128 @@ def web_containers(deployed: Deployed) -> dict[str, dict]:
     }
 
 
-def test_a_rolling_update_under_load_fails_no_request(deployed: Deployed, tmp_path: Path):
-    before = web_containers(deployed)
-    manifest = variant(
-        tmp_path,
+def scale(deployed: Deployed, n: str, manifest: Path = GUESTBOOK / "guestbook.yml", check=True):
+    return deployed.mason(
+        "app", "scale", str(manifest), "web", n, "--pod", deployed.name, "--yes", check=check
+    )  # fmt: skip
+
+
+def unchanged(before: dict[str, dict], now: dict[str, dict]) -> list[str]:
+    """Containers of ``before`` that ``now`` runs restarted or replaced."""
+    return [
+        n for n, c in before.items() if (now[n]["id"], now[n]["started"]) != (c["id"], c["started"])
+    ]
+
+
+@pytest.fixture(scope="module")
+def release_2(tmp_path_factory) -> Path:
+    """The guestbook's next release: another image, 6 replicas (two in each zone: the
+    edge holds the public port, so replicas of a public service share hosts)."""
+    return variant(
+        tmp_path_factory.mktemp("release2"),
         "# release 2\n",
-        **{"    security:\n": '    env:\n      GUESTBOOK_VERSION: "2"\n    security:\n'},
+        **{
+            "replicas: 2": "replicas: 6",
+            "    security:\n": '    env:\n      GUESTBOOK_VERSION: "2"\n    security:\n',
+        },
     )
-    client = Client(deployed.up["endpoints"][0])
+
+
+def test_scale_up_starts_replicas_and_restarts_nothing_else(deployed: Deployed):
+    # scale runs the newest release, whose manifest must be the one given (test_deploy
+    # leaves it; a forced deploy records it when a test ran alone left another)
+    newest = releases(deployed)["releases"][-1]
+    if newest["manifest_hash"] != release_manifest_hash(GUESTBOOK / "guestbook.yml"):
+        deployed.mason(
+            "app", "deploy", str(GUESTBOOK / "guestbook.yml"), "--pod", deployed.name,
+            "--yes", "--force",
+        )  # fmt: skip
+    before = deployed.containers()
+    count = len(releases(deployed)["releases"])
+    # a bad count: one line, its exit code, nothing changed
+    for bad, code in (("0", 3), ("-1", 3), ("two", 3), ("40", 9)):
+        proc = scale(deployed, bad, check=False)
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("mason: error:")]
+        assert proc.returncode == code and len(errors) == 1, (bad, proc.stderr)
+    assert not unchanged(before, deployed.containers())
+    started = time.monotonic()
+    print(scale(deployed, "6").stdout)
+    took = time.monotonic() - started
+    webs = web_containers(deployed)
+    zones = [deployed.hosts[c["host"]]["zone"] for c in webs.values()]
+    assert len(webs) == 6 and sorted(Counter(zones).values()) == [2, 2, 2], zones
+    # no container that ran was restarted or replaced: replicas, sidecars, addons, edges
+    assert not unchanged(before, deployed.containers())
+    for host in deployed.hosts:
+        assert "messages" in answers(endpoint(deployed, host))
+    ledger = releases(deployed)
+    assert ledger["verified"], ledger["problems"]
+    (up,) = ledger["releases"][count:]
+    assert up["kind"] == "scale" and up["note"].startswith("web: 2 -> 6"), up
+    assert [len(c["added"]) for c in up["changes"]] == [4]
+    print(f"scale web 2 -> 6: {took:.1f}s")
+
+
+def test_a_rolling_update_of_6_replicas_over_3_zones_fails_no_request(
+    deployed: Deployed, release_2: Path
+):
+    before = web_containers(deployed)
+    assert len(before) == 6
+    # the client calls every host's public port in turn
+    client = Client([endpoint(deployed, h) for h in deployed.hosts])
     client.start()
     time.sleep(2)
-    proc = deployed.mason("--json", "app", "deploy", str(manifest), "--pod", deployed.name, "--yes")
+    started = time.monotonic()
+    proc = deployed.mason(
+        "--json", "app", "deploy", str(release_2), "--pod", deployed.name, "--yes",
+        "--max-parallel", "2",
+    )  # fmt: skip
+    took = time.monotonic() - started
     client.stop.set()
     client.join()
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert len(result["rollout"]) == 2  # one zone at a time
-    # each host has room for a second web container: the new one starts (and passes
-    # its health gate) beside the running one before that is drained and stopped
-    assert all("start-first" in line for line in result["rollout"]), result["rollout"]
+    print("\n".join(result["rollout"]))
+    # one zone at a time, two replicas a batch: the two of each zone together
+    assert len(result["rollout"]) == 3, result["rollout"]
+    for line in result["rollout"]:
+        assert len(set(re.findall(r"\((zone-\w+),", line))) == 1 and line.count("web#") == 2, line
     after = web_containers(deployed)
+    assert len(after) == 6
     assert {c["id"] for c in after.values()}.isdisjoint({c["id"] for c in before.values()})
     assert client.failed == 0, client.errors[:5]
     assert client.ok > 20
+    latencies = sorted(client.latencies)
+    print(
+        f"rollout of 6 replicas: {took:.1f}s, {client.ok} requests, 0 failed, "
+        f"p99 {latencies[int(len(latencies) * 0.99)] * 1000:.0f} ms"
+    )
     ledger = releases(deployed)
     assert ledger["verified"] and ledger["releases"][-1]["kind"] == "deploy"
+
+
+def test_scale_down_removes_replicas_and_restarts_nothing_else(deployed: Deployed, release_2: Path):
+    before = deployed.containers()
+    webs = web_containers(deployed)
+    count = len(releases(deployed)["releases"])
+    started = time.monotonic()
+    scale(deployed, "2", release_2)
+    took = time.monotonic() - started
+    now = deployed.containers()
+    kept = web_containers(deployed)
+    # the highest-numbered go, one in each zone stays (ha: zone)
+    assert len(kept) == 2 and set(kept) < set(webs), kept
+    assert len({deployed.hosts[c["host"]]["zone"] for c in kept.values()}) == 2
+    gone = set(before) - set(now)
+    assert gone and all(before[n]["labels"].get("mason.service") == "web" for n in gone), (
+        gone
+    )  # the removed replicas and their sidecars, nothing else
+    assert not unchanged({n: c for n, c in before.items() if n in now}, now)
+    for host in deployed.hosts:
+        assert "messages" in answers(endpoint(deployed, host))
+    (down,) = releases(deployed)["releases"][count:]
+    assert down["kind"] == "scale" and down["note"].startswith("web: 6 -> 2"), down
+    assert [len(c["removed"]) for c in down["changes"]] == [4]
+    print(f"scale web 6 -> 2: {took:.1f}s")
 
 
 def test_a_release_that_fails_its_health_gate_is_reverted_by_itself(
@@ -157,7 +262,8 @@ def web_images(deployed: Deployed) -> set[str]:
 
 
 def test_rollback_runs_a_recorded_release_by_digest(deployed: Deployed):
-    """After the rolling update (another image) and its revert: back to release 1."""
+    """After the rolling update (another image), the scale down and a revert: back to
+    release 1."""
     ledger = releases(deployed)
     first = ledger["releases"][0]
     assert web_images(deployed) != {first["images"]["web"]}  # release 2's image runs
@@ -177,70 +283,6 @@ def test_rollback_runs_a_recorded_release_by_digest(deployed: Deployed):
     # release 1's image, by digest, on every replica (nothing was built)
     assert web_images(deployed) == {first["images"]["web"]}
     assert "@sha256:" in first["images"]["web"]
-
-
-def scale(deployed: Deployed, n: str, *extra: str, check: bool = True):
-    return deployed.mason(
-        "app",
-        "scale",
-        str(GUESTBOOK / "guestbook.yml"),
-        "web",
-        n,
-        "--pod",
-        deployed.name,
-        "--yes",
-        *extra,
-        check=check,
-    )
-
-
-def test_scale_changes_one_service_and_restarts_nothing_else(deployed: Deployed):
-    # scale runs the newest release, whose manifest must be the one given (the rollback
-    # before used it; a forced deploy records it when a test ran alone left another)
-    newest = releases(deployed)["releases"][-1]
-    if newest["manifest_hash"] != release_manifest_hash(GUESTBOOK / "guestbook.yml"):
-        deployed.mason(
-            "app", "deploy", str(GUESTBOOK / "guestbook.yml"), "--pod", deployed.name,
-            "--yes", "--force",
-        )  # fmt: skip
-    before = deployed.containers()
-    count = len(releases(deployed)["releases"])
-    # a bad count: one line, its exit code, nothing changed
-    for bad, code in (("0", 3), ("-1", 3), ("two", 3), ("40", 9)):
-        proc = scale(deployed, bad, check=False)
-        errors = [line for line in proc.stderr.splitlines() if line.startswith("mason: error:")]
-        assert proc.returncode == code and len(errors) == 1, (bad, proc.stderr)
-    assert {n: c["started"] for n, c in deployed.containers().items()} == {
-        n: c["started"] for n, c in before.items()
-    }
-    started = time.monotonic()
-    print(scale(deployed, "3").stdout)
-    took_up = time.monotonic() - started
-    after = deployed.containers()
-    webs = web_containers(deployed)
-    assert len(webs) == 3 and len({c["host"] for c in webs.values()}) == 3, webs
-    # no container that ran was restarted or replaced: replicas, sidecars, addons, edges
-    for name, c in before.items():
-        assert (after[name]["id"], after[name]["started"]) == (c["id"], c["started"]), name
-    for host in deployed.hosts:
-        assert "messages" in answers(endpoint(deployed, host))
-    started = time.monotonic()
-    scale(deployed, "2")
-    took_down = time.monotonic() - started
-    now = deployed.containers()
-    assert set(now) == set(before), set(now) ^ set(before)
-    for name, c in before.items():
-        assert (now[name]["id"], now[name]["started"]) == (c["id"], c["started"]), name
-    for host in deployed.hosts:
-        assert "messages" in answers(endpoint(deployed, host))
-    ledger = releases(deployed)
-    assert ledger["verified"], ledger["problems"]
-    up, down = ledger["releases"][count:]
-    assert (up["kind"], down["kind"]) == ("scale", "scale")
-    assert up["note"].startswith("web: 2 -> 3") and down["note"].startswith("web: 3 -> 2")
-    assert [len(c["added"]) for c in up["changes"]] == [1]
-    assert [len(c["removed"]) for c in down["changes"]] == [1]
-    print(f"scale web 2 -> 3: {took_up:.1f}s, 3 -> 2: {took_down:.1f}s")
 
 
 def test_deny_weaker_refuses_a_capability_before_anything_changes(
