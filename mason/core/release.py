@@ -428,6 +428,14 @@ def latest(records: Sequence[Release]) -> Release | None:
     return max(records, key=lambda r: r.number, default=None)
 
 
+def replicas_at(record: Release | None) -> dict[str, set[tuple[int, str]]] | None:
+    """Where ``record`` runs each replica: service -> {(replica, host)}; None without a
+    release. A copy found anywhere else is stale (:func:`mason.core.deploy.unrecorded`)."""
+    if record is None:
+        return None
+    return {svc: {(s.replica, s.host) for s in slots} for svc, slots in record.placement.items()}
+
+
 def to_dict(record: Release) -> dict[str, Any]:
     """The record as written to its file (``hash`` included)."""
     return {**record.body(), "hash": record.hash}

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mason.core import posture
-from mason.core.deploy import SERVICE, Running, allocations, stale_copies
+from mason.core import posture, release
+from mason.core.deploy import SERVICE, Running, allocations, stale_copies, unrecorded
 from mason.core.errors import InvalidInput, NotFound
 from mason.core.hostsfile import HostsFile
 from mason.core.manifest.model import App
@@ -231,15 +231,22 @@ def plan_app(
     """Place ``app`` on the hosts of a hosts file (``described``: its hosts and what they
     run), or on a pod's hosts against what runs there now (the survey: a running replica
     stays where it is, every app's containers take their room)."""
+    newest = None
     if described is not None:
         hosts, current = list(described.hosts), list(described.current)
     else:
         assert pod is not None
         _, found_hosts = hosts_of(session.project_dir, pod, provider_name)
         found = survey(session, pod, found_hosts)
-        stale = stale_copies(found.running)
+        newest = release.latest(release_ops.read(session, pod, app.name, provider_name))
+        # as deploy and heal see them: a second copy, or a replica where the app's newest
+        # release does not place it (a host back after a heal), is stale
+        recorded = release.replicas_at(newest)
+        stale = {id(r) for r in stale_copies(found.running)}
+        if recorded is not None:
+            stale |= {id(r) for r in unrecorded(found.running, app.name, recorded)}
         hosts = [host_spec(h) for h in found_hosts]
-        current = allocations([r for r in found.running if r not in stale])
+        current = allocations([r for r in found.running if id(r) not in stale])
         where = f"pod {pod}"
     result = make_plan(
         hosts,
@@ -251,5 +258,7 @@ def plan_app(
     )
     out = AppPlan(where=where, hosts=hosts, result=result)
     if pod is not None:
-        out.against, out.changes = release_ops.posture_against(session, pod, app, provider_name)
+        out.against, out.changes = release_ops.posture_against(
+            session, pod, app, provider_name, newest=newest
+        )
     return out

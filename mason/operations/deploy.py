@@ -155,12 +155,7 @@ def prepare(
     latest = max((r.number for r in ledger), default=0)
     target = _rollback_target(ledger, app, rollback_to)
     newest = release.latest(ledger)
-    # where the newest release runs each replica: copies found elsewhere are stale
-    recorded = (
-        {svc: {(s.replica, s.host) for s in slots} for svc, slots in newest.placement.items()}
-        if newest is not None
-        else None
-    )
+    recorded = release.replicas_at(newest)  # copies found elsewhere are stale
 
     def planned(refs: Mapping[str, str]) -> DeployPlan:
         return build_plan(

@@ -468,6 +468,18 @@ def test_heal_replaces_a_lost_hosts_replicas_and_a_returning_host_rejoins(
     # the host came back by itself with its old containers, sidecars and edge, which
     # the other hosts' proxies now refuse; a heal removes the copies it still runs and
     # gives it fresh certificates: it answers again, as every host does
+    # the preview sees what heal will do: the returning host's copies are stale, the
+    # replicas the newest release runs stay where they are
+    plan = deployed.mason(
+        "--json", "app", "plan", str(GUESTBOOK / "guestbook.yml"), "--pod", deployed.name
+    )  # fmt: skip
+    webs_planned = [
+        p for p in json.loads(plan.stdout.strip().splitlines()[-1])["placements"]
+        if p["app"] == "guestbook" and p["service"] == "web"
+    ]  # fmt: skip
+    assert {(p["host"], p["action"]) for p in webs_planned} == {
+        (c["host"], "keep") for c in now.values()
+    }, webs_planned
     proc = deployed.mason("--json", "pod", "heal", deployed.name, "--yes")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["lost"] == {} and out["healed"] == ["guestbook"], out

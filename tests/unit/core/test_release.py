@@ -351,3 +351,9 @@ def test_property_from_dict_returns_or_raises_invalid_input(value):
             R.from_dict(data, "f.json")
         except InvalidInput as exc:
             assert str(exc).startswith("f.json: ") and "\n" not in str(exc)
+
+
+def test_replicas_at_is_where_the_release_runs_each_replica():
+    record = R.make_record(None, **fields(2))
+    assert R.replicas_at(record) == {"web": {(1, "p-h1"), (2, "p-h3")}, "api": {(1, "p-h3")}}
+    assert R.replicas_at(None) is None
