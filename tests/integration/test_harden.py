@@ -200,6 +200,13 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert dexec(f"mason-{h1}", "/usr/lib/sysstat/debian-sa1", "1", "1").returncode == 0
     record = dexec(f"mason-{h1}", "sh", "-c", "lastcomm; ls /var/log/sysstat").stdout.decode()
     assert "acctprobe" in record and re.search(r"^sa\d\d$", record, re.M), record
+    # sudo (MSN-OS-20): from a terminal, the command gets a pseudo-terminal of its own,
+    # and the use is in sudo's log (root-only).
+    ttys = ssh_as(hosts[h1], "mason", key, "-tt", command=("sh", "-c", "'tty; sudo -n tty'"))
+    mine, its = ttys.stdout.split()
+    assert mine.startswith("/dev/pts/") and its.startswith("/dev/pts/") and mine != its, ttys
+    log = dexec(f"mason-{h1}", "sh", "-c", "stat -c %a /var/log/sudo.log; cat /var/log/sudo.log")
+    assert log.stdout.decode().startswith("600\n") and "COMMAND=/usr/bin/tty" in log.stdout.decode()
 
     # 3. Re-enable root login by hand on one host: exactly that drift, exit code 8.
     changed = dexec(
@@ -217,6 +224,7 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert dexec(f"mason-{h3}", "sh", "-c", "echo Debian > /etc/issue.net").returncode == 0
     # ... turn process accounting off on one, and alter a packaged file on the other
     assert dexec(f"mason-{h2}", "systemctl", "disable", "--now", "acct").returncode == 0
+    assert dexec(f"mason-{h2}", "rm", "/etc/sudoers.d/60-mason").returncode == 0
     assert dexec(f"mason-{h3}", "sh", "-c", "echo >> /usr/bin/sudoreplay").returncode == 0
     report = tmp_path / "check2.json"
     junit = tmp_path / "check2.xml"
@@ -240,6 +248,7 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
         (h2, "MSN-SSH-03"),
         (h2, "MSN-OS-16"),
         (h2, "MSN-OS-18"),
+        (h2, "MSN-OS-20"),
         (h3, "MSN-OS-06"),
         (h3, "MSN-OS-15"),
         (h3, "MSN-OS-17"),
@@ -268,6 +277,7 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert daemon.endswith(":/usr/sbin/nologin"), daemon
     assert dexec(f"mason-{h3}", "stat", "-c", "%a", "/etc/cron.d").stdout.decode().strip() == "700"
     assert dexec(f"mason-{h2}", "systemctl", "is-active", "acct").returncode == 0
+    assert "use_pty" in dexec(f"mason-{h2}", "cat", "/etc/sudoers.d/60-mason").stdout.decode()
     # the package reinstalled: its files match again, and no SUID bit came back with it
     assert dexec(f"mason-{h3}", "dpkg", "--verify", "sudo").stdout == b""
     mason("harden", name, "--check", "--only", "ssh", "--only", "os", project=project)
