@@ -231,7 +231,6 @@ def plan_app(
     """Place ``app`` on the hosts of a hosts file (``described``: its hosts and what they
     run), or on a pod's hosts against what runs there now (the survey: a running replica
     stays where it is, every app's containers take their room)."""
-    newest = None
     if described is not None:
         hosts, current = list(described.hosts), list(described.current)
     else:
@@ -257,8 +256,8 @@ def plan_app(
         rebalance=rebalance,
     )
     out = AppPlan(where=where, hosts=hosts, result=result)
-    if pod is not None:
-        out.against, out.changes = release_ops.posture_against(
-            session, pod, app, provider_name, newest=newest
-        )
+    if described is None:
+        out.against, out.changes = release_ops.posture_since(newest, app)
+    elif pod is not None:
+        out.against, out.changes = release_ops.posture_against(session, pod, app, provider_name)
     return out

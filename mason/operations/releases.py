@@ -162,17 +162,17 @@ verify = release.verify
 
 
 def posture_against(
-    session: Session,
-    pod_name: str,
-    app: App,
-    provider_name: str | None = None,
-    newest: release.Release | None = None,
+    session: Session, pod_name: str, app: App, provider_name: str | None = None
 ) -> tuple[int | None, list[posture.Change]]:
     """What ``app`` (a manifest) changes in the security posture of what runs on the pod:
-    the newest release's number and the changes; (None, []) when no release recorded one.
-    ``newest`` is that release when the caller read the ledger already."""
-    if newest is None:
-        newest = release.latest(read(session, pod_name, app.name, provider_name))
+    the newest release's number and the changes; (None, []) when no release recorded one."""
+    return posture_since(release.latest(read(session, pod_name, app.name, provider_name)), app)
+
+
+def posture_since(
+    newest: release.Release | None, app: App
+) -> tuple[int | None, list[posture.Change]]:
+    """:func:`posture_against` once the ledger is read: ``newest`` is its newest release."""
     if newest is None or not newest.posture:
         return None, []
     return newest.number, posture.diff(newest.posture, posture.of_app(app))
