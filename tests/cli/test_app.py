@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from mason.cli import main
+from mason.core import release
 from mason.core.deploy import Running
 from mason.operations import apps
 from mason.operations.survey import Survey
@@ -164,7 +165,8 @@ def test_plan_on_a_pod_uses_the_providers_hosts(project, monkeypatch):
     monkeypatch.setattr(apps, "hosts_of", fake_hosts_of)
     monkeypatch.setattr(apps, "survey", fake_survey)
     # no release on the pod: its posture has nothing to be compared with
-    monkeypatch.setattr(apps.release_ops, "posture_against", lambda *a: (None, []))
+    ledger: list = []
+    monkeypatch.setattr(apps.release_ops, "read", lambda *a: ledger)
     (project / "apps" / "shop.yml").write_text(
         "services:\n  web:\n    image: x\n    replicas: 2\n    ha: host\n"
         "    resources: {cpu: 600m, memory: 256Mi}\n"
@@ -177,6 +179,27 @@ def test_plan_on_a_pod_uses_the_providers_hosts(project, monkeypatch):
         (1, "demo-h2", "keep"),
         (2, "demo-h1", "new"),
     ]
+    # the newest release runs web#1 on demo-h1 (a heal moved it while demo-h2 was gone):
+    # the copy demo-h2 runs is stale, as deploy and heal see it, and is not kept
+    ledger.append(
+        release.make_record(
+            None,
+            app="shop",
+            kind="heal",
+            manifest_hash="0" * 64,
+            images={"web": "x@sha256:" + "1" * 64},
+            placement={"web": [{"replica": 1, "host": "demo-h1", "zone": "zone-a"}]},
+            who="alice@laptop",
+            when="2026-12-04T07:00:00Z",
+            run_id="run-1",
+            note="",
+        )
+    )
+    result = run("--json", "app", "plan", "shop", "--pod", "demo")
+    assert result.exit_code == 0, result.output
+    placed = json.loads(result.stdout)["placements"]
+    assert ("demo-h2", "keep") not in {(p["host"], p["action"]) for p in placed}, placed
+    assert sorted(p["host"] for p in placed) == ["demo-h1", "demo-h2"]
 
 
 def test_plan_needs_exactly_one_source(project):
