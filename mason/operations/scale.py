@@ -4,7 +4,8 @@ Runs the app's newest recorded release again (its images by digest, no build) wi
 SERVICE at N replicas and the other services at the counts that release placed
 (:mod:`mason.core.scale`). The deploy plan keeps every replica that stays where it
 runs: scaling up starts the new replicas (health-gated, as a rollout), scaling down
-removes the highest-numbered ones; sidecars and edges reload. The scale is a release
+removes replicas where the service is most crowded (zone, then host), so none that stays
+moves; sidecars and edges reload. The scale is a release
 in the app's ledger (kind ``scale``). The app's manifest must be the one the newest
 release was made from (else deploy it): scale changes a count, not a configuration.
 """

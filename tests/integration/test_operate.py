@@ -197,7 +197,7 @@ def test_scale_down_removes_replicas_and_restarts_nothing_else(deployed: Deploye
     took = time.monotonic() - started
     now = deployed.containers()
     kept = web_containers(deployed)
-    # the highest-numbered go, one in each zone stays (ha: zone)
+    # the two that stay are in two zones (ha: zone), where they ran
     assert len(kept) == 2 and set(kept) < set(webs), kept
     assert len({deployed.hosts[c["host"]]["zone"] for c in kept.values()}) == 2
     gone = set(before) - set(now)

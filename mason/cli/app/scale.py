@@ -41,7 +41,8 @@ def scale(
     Runs the app's newest recorded release again (images by digest, no build) with
     SERVICE at N replicas (1 to 1000) and every other service as that release placed
     it. Replicas that run stay where they are: scaling up starts new ones
-    (health-gated), scaling down removes the highest-numbered; sidecars and edges
+    (health-gated), scaling down removes them where the service is most crowded
+    (zone, then host), so none that stays moves; sidecars and edges
     reload. The scale is recorded in the app's ledger (kind scale). The manifest
     must be the one the newest release was made from, and the next `mason app
     deploy` applies the manifest's `replicas` again.

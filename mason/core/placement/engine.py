@@ -8,7 +8,8 @@
 2. :func:`_charge_running`: what runs now is charged to its hosts;
 3. :func:`_settle_running`: containers of planned services are *kept* where
    they are if every bidder still accepts them there (stickiness), scaling down
-   removes replicas from the most loaded hosts first, and replicas on lost or
+   removes replicas where the service is most crowded (zone, then host), then from
+   the most loaded hosts, so what stays keeps its spread; replicas on lost or
    no-longer-valid hosts are to be *moved*;
 4. :func:`_place_greedily`: the containers left (new and moved) are placed
    largest first, each on the best bid (spread: least utilized host; binpack:
@@ -27,6 +28,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -215,8 +217,11 @@ def _scale_down(
     gone: list[Lost],
     removals: list[Placement],
 ) -> None:
-    """Remove excess replicas: those of lost hosts first (they cost no move), then
-    those on the most loaded hosts."""
+    """Remove excess replicas: those of lost hosts first (they cost no move), then one
+    from the zone, and within it the host, that runs the most of them; among equals the
+    most loaded host's, the highest number first. What stays keeps its spread, so no
+    kept replica moves for the service's anti-affinity (removing by host load alone
+    left two in one zone, and one of them was moved)."""
     req = svc.request
     excess = len(here) + len(gone) - req.replicas
     while excess > 0 and gone:
@@ -224,7 +229,12 @@ def _scale_down(
         removals.append(Placement(req.app, req.service, lost.replica, lost.host, "", REMOVE))
         excess -= 1
     while excess > 0:
-        victim = max(here, key=lambda r: (r.host.utilization, r.replica))
+        zones = Counter(r.host.zone for r in here)
+        hosts = Counter(r.host.name for r in here)
+        victim = max(
+            here,
+            key=lambda r: (zones[r.host.zone], hosts[r.host.name], r.host.utilization, r.replica),
+        )
         here.remove(victim)
         planner.assign(svc, victim.host, -1)
         removals.append(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
 from mason.core import scale
 from mason.core.errors import InvalidInput, MasonError, NotFound
 from mason.core.release import Slot
-from tests.unit.core.test_deploy import app, entries, make, survey_of  # noqa: F401
+from tests.unit.core.test_deploy import IMAGES, app, entries, make, survey_of  # noqa: F401
 
 
 @pytest.mark.parametrize("text", ["1", "3", " 7 ", "+2", "1000", 5])
@@ -90,14 +91,31 @@ def test_more_replicas_than_hosts_share_hosts_behind_the_edge(app, entries):  # 
 
 def test_a_replica_placed_where_others_are_removed_gets_a_port_none_of_them_holds(app, entries):  # noqa: F811
     """Removals run last: until then the removed replicas' sidecars hold their ports, so
-    a replica that lands on their host (here scaling 6 -> 2 moves one) takes another."""
+    a replica that lands on their host takes another. Here the service is renamed: its
+    6 old replicas go, 2 of the new name are placed among them."""
     six = survey_of(make(scale.scaled(app, "web", 6), entries, survey_of(make(app, entries))))
-    down = make(app, entries, six)
+    www = replace(app.services["web"], name="www")
+    renamed = replace(app, services={"www": www})
+    down = make(renamed, entries, six, images={**IMAGES, "www": IMAGES["web"]})
     held = {(r.host, r.proxy_port) for r in six if r.proxy_port}
     placed = [i for i in down.instances if i["action"] in ("new", "move")]
-    assert placed, [(i["replica"], i["host"], i["action"]) for i in down.instances]
+    assert {i["service"] for i in placed} == {"www"} and len(placed) == 2, placed
+    assert len([r for r in down.remove if r.part == "service"]) == 6
     for i in placed:
         assert (i["host"], i["proxy_port"]) not in held, i["name"]
+
+
+def test_scaling_down_keeps_the_spread_and_moves_nothing(app, entries):  # noqa: F811
+    """6 -> 2 removes two replicas of each of two zones and one of the third's: the two
+    that stay are in two zones (ha: zone) where they ran. Removing by host load alone
+    kept two in one zone, and the plan moved one of them."""
+    six = survey_of(make(scale.scaled(app, "web", 6), entries, survey_of(make(app, entries))))
+    down = make(app, entries, six)
+    actions = {c.replica: c.action for c in down.changes if c.service == "web"}
+    assert sorted(actions.values()) == ["keep", "keep", "remove", "remove", "remove", "remove"]
+    assert actions[1] == actions[2] == "keep", actions
+    kept = [i for i in down.instances if i["service"] == "web"]
+    assert len({i["zone"] for i in kept}) == 2 and not down.batches
 
 
 def test_a_replica_its_newest_release_does_not_place_is_a_stale_copy(app, entries):  # noqa: F811
