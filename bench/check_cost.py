@@ -39,6 +39,16 @@ def verdicts(report: Path) -> dict[str, str]:
     return {f"{h} {c['id']}": v["status"] for c in data["controls"] for h, v in c["hosts"].items()}
 
 
+def is_commit(ref: str) -> bool:
+    """Whether ``ref`` names a commit here (checked before a pod is made)."""
+    found = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        capture_output=True,
+        check=False,
+    )
+    return found.returncode == 0 and not ref.startswith("-")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--before", help="a git ref to compare with (run from a worktree)")
@@ -49,6 +59,12 @@ def main() -> int:
     args = parser.parse_args()
     if args.mitogen and not (args.mitogen / "ansible_mitogen" / "plugins" / "strategy").is_dir():
         parser.error(f"--mitogen {args.mitogen}: no ansible_mitogen/plugins/strategy in it")
+    if args.before and not is_commit(args.before):
+        parser.error(f"--before {args.before}: not a commit of {REPO}")
+    if not 1 <= args.hosts <= 20 or not 1 <= args.rounds <= 20:
+        parser.error("--hosts and --rounds: expected 1 to 20")
+    if not args.out.parent.is_dir():
+        parser.error(f"--out {args.out}: no directory {args.out.parent}")
     pod = f"mtbench-{uuid.uuid4().hex[:6]}"
     results: dict = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
