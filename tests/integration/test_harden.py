@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,22 @@ def dexec(container: str, *cmd: str, input: bytes | None = None) -> subprocess.C
         check=False,
         timeout=300,
     )
+
+
+def ssh_banners(address: str, attempts: int) -> tuple[int, int]:
+    """Open ``attempts`` new TCP connections to sshd at ``address`` one after the other,
+    from this machine (the pod network's gateway: the controller's own address, which
+    MSN-FW-02 admits). Returns (banners read, connections that got nothing within 1 s:
+    their SYN dropped). Each is closed at once, so no retry outlives it."""
+    answered = dropped = 0
+    for _ in range(attempts):
+        try:
+            with socket.create_connection((address, 22), timeout=1) as conn:
+                conn.settimeout(2)
+                answered += conn.recv(64).startswith(b"SSH-2.0-")
+        except OSError:
+            dropped += 1
+    return answered, dropped
 
 
 def statuses(report: Path) -> dict[tuple[str, str], dict]:
@@ -207,6 +225,13 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert mine.startswith("/dev/pts/") and its.startswith("/dev/pts/") and mine != its, ttys
     log = dexec(f"mason-{h1}", "sh", "-c", "stat -c %a /var/log/sudo.log; cat /var/log/sudo.log")
     assert log.stdout.decode().startswith("600\n") and "COMMAND=/usr/bin/tty" in log.stdout.decode()
+    # Brute force (MSN-FW-04): from one address, new SSH connections past the burst of 60
+    # are dropped before sshd sees them; a minute refills 30. mason's own connection to
+    # the host (ControlPersist) is an established one and is never counted.
+    answered, dropped = ssh_banners(hosts[h1]["private_address"], 100)
+    assert answered >= 55 and dropped >= 10, (answered, dropped)
+    time.sleep(4)  # two new connections' worth
+    assert ssh_banners(hosts[h1]["private_address"], 1) == (1, 0)
 
     # 3. Re-enable root login by hand on one host: exactly that drift, exit code 8.
     changed = dexec(

@@ -249,7 +249,7 @@ def test_unreachable_host_is_error_everywhere():
 
 def test_areas_select_controls_and_hosts_outside_the_run_are_ignored():
     r = report_of([ok("other", "SSH config | MSN-SSH-01 | x")], areas=("firewall",))
-    assert [c.id for c in r.controls] == ["MSN-FW-01", "MSN-FW-02", "MSN-FW-03"]
+    assert [c.id for c in r.controls] == ["MSN-FW-01", "MSN-FW-02", "MSN-FW-03", "MSN-FW-04"]
     assert {f.status for f in r.findings.values()} == {"not-checked"}
 
 
@@ -265,7 +265,8 @@ def _mixed_report():
             "Firewall | MSN-FW-03 | x",
             msg={"mason_control": "MSN-FW-03", "status": "not-applicable", "detail": "no ports"},
         ),
-        ok(H2, "Firewall | MSN-FW-01 MSN-FW-02 MSN-FW-03 | x"),
+        ok(H1, "Firewall | MSN-FW-04 | x"),
+        ok(H2, "Firewall | MSN-FW-01 MSN-FW-02 MSN-FW-03 MSN-FW-04 | x"),
     ]
     return report_of(events, hosts=(H1, H2), areas=("firewall",))
 
@@ -273,7 +274,7 @@ def _mixed_report():
 def test_json_report_shape():
     data = json.loads(C.render_json(_mixed_report()))
     assert data["mode"] == "check" and data["drift"] is True
-    assert data["counts"] == {"drift": 1, "not-applicable": 1, "pass": 4}
+    assert data["counts"] == {"drift": 1, "not-applicable": 1, "pass": 6}
     fw2 = next(c for c in data["controls"] if c["id"] == "MSN-FW-02")
     assert fw2["hosts"][H1] == {"status": "drift", "details": ["-a", "+b"]}
     assert fw2["hosts"][H2]["status"] == "pass"
@@ -284,7 +285,7 @@ def test_junit_has_one_case_per_control_per_host():
     root = ET.fromstring(xml)  # noqa: S314 - rendered by the test itself
     suites = root.findall("testsuite")
     assert [s.get("name") for s in suites] == [H1, H2]
-    assert [s.get("tests") for s in suites] == ["3", "3"]
+    assert [s.get("tests") for s in suites] == ["4", "4"]
     s1 = suites[0]
     assert (s1.get("failures"), s1.get("skipped"), s1.get("errors")) == ("1", "1", "0")
     failure = s1.find("testcase[@name='MSN-FW-02 " + CAT.by_id()["MSN-FW-02"].title + "']/failure")
