@@ -137,21 +137,24 @@ def prepare(
     max_parallel: int = 1,
     found: Survey | None = None,
     refs: Mapping[str, str] | None = None,
+    ledger: Sequence[Release] | None = None,
 ) -> Prepared:
     """Survey, check, build the images and push them to the pod registry, plan.
 
     ``manifest`` is the app's file, or its data as a release recorded it (`pod heal`,
     which passes ``refs`` too: nothing is built). ``found`` is a survey already made
     (`pod heal` plans on the hosts left in it); ``refs`` the image references to run
-    (every key of :func:`image_keys`), with no build. Changes no container (the
-    registry is set up on first use)."""
+    (every key of :func:`image_keys`), with no build; ``ledger`` the app's releases when
+    the caller read them already (scale, heal: one read of the ledger, not two). Changes
+    no container (the registry is set up on first use)."""
     addons = addon_entries(app, entries)
     if found is None:
         _, hosts = hosts_of(session.project_dir, pod, provider_name)
         found = survey(session, pod, hosts)
     hosts = found.reachable_hosts
     check_hardened(found, allow_unhardened)
-    ledger = releases.read(session, pod, app.name, provider_name)
+    if ledger is None:
+        ledger = releases.read(session, pod, app.name, provider_name)
     latest = max((r.number for r in ledger), default=0)
     target = _rollback_target(ledger, app, rollback_to)
     newest = release.latest(ledger)

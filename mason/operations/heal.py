@@ -144,6 +144,7 @@ def plan_app(
             rollback_to=str(latest.number),
             found=found,
             refs=refs,
+            ledger=ledger,
         )
     except MasonError as exc:
         return AppHeal(name, degraded=str(exc))

@@ -72,6 +72,7 @@ def prepare(
         rollback_to=str(latest.number),
         found=found,
         refs=deploying.recorded_refs(target, found, latest.images),
+        ledger=ledger,
     )
     prepared.kind = "scale"
     prepared.note = f"{service}: {before} -> {count} replica(s) of release {latest.number}"
