@@ -1,4 +1,4 @@
-"""Operating an app on a real pod: scaling restarts nothing else, a rolling update of 6
+"""Operating an app on a real pod: scaling up restarts nothing else, a rolling update of 6
 replicas over 3 zones under load drops no request, a bad release is reverted by itself,
 the ledger records and verifies every release, rollback runs a recorded release by
 digest, a second deploy is refused while one holds the lock, a host that restarts brings
@@ -188,31 +188,6 @@ def test_a_rolling_update_of_6_replicas_over_3_zones_fails_no_request(
     assert ledger["verified"] and ledger["releases"][-1]["kind"] == "deploy"
 
 
-def test_scale_down_removes_replicas_and_restarts_nothing_else(deployed: Deployed, release_2: Path):
-    before = deployed.containers()
-    webs = web_containers(deployed)
-    count = len(releases(deployed)["releases"])
-    started = time.monotonic()
-    scale(deployed, "2", release_2)
-    took = time.monotonic() - started
-    now = deployed.containers()
-    kept = web_containers(deployed)
-    # the two that stay are in two zones (ha: zone), where they ran
-    assert len(kept) == 2 and set(kept) < set(webs), kept
-    assert len({deployed.hosts[c["host"]]["zone"] for c in kept.values()}) == 2
-    gone = set(before) - set(now)
-    assert gone and all(before[n]["labels"].get("mason.service") == "web" for n in gone), (
-        gone
-    )  # the removed replicas and their sidecars, nothing else
-    assert not unchanged({n: c for n, c in before.items() if n in now}, now)
-    for host in deployed.hosts:
-        assert "messages" in answers(endpoint(deployed, host))
-    (down,) = releases(deployed)["releases"][count:]
-    assert down["kind"] == "scale" and down["note"].startswith("web: 6 -> 2"), down
-    assert [len(c["removed"]) for c in down["changes"]] == [4]
-    print(f"scale web 6 -> 2: {took:.1f}s")
-
-
 def test_a_release_that_fails_its_health_gate_is_reverted_by_itself(
     deployed: Deployed, tmp_path: Path
 ):
@@ -221,9 +196,10 @@ def test_a_release_that_fails_its_health_gate_is_reverted_by_itself(
     manifest = variant(
         tmp_path,
         **{
+            "replicas: 2": "replicas: 6",  # as many as run: only the image changes
             "test: [python3, /app/guestbook.py, --check]": (
                 "test: [python3, -c, 'raise SystemExit(1)']"
-            )
+            ),
         },
     )
     client = Client(deployed.up["endpoints"][1])
@@ -262,8 +238,9 @@ def web_images(deployed: Deployed) -> set[str]:
 
 
 def test_rollback_runs_a_recorded_release_by_digest(deployed: Deployed):
-    """After the rolling update (another image), the scale down and a revert: back to
-    release 1."""
+    """After the rolling update of 6 replicas (another image) and a revert: back to
+    release 1, its image and its 2 replicas, one in each of two zones (the 4 removed
+    leave the two that stay where they ran: test_scale.py shows the plan)."""
     ledger = releases(deployed)
     first = ledger["releases"][0]
     assert web_images(deployed) != {first["images"]["web"]}  # release 2's image runs
@@ -280,8 +257,10 @@ def test_rollback_runs_a_recorded_release_by_digest(deployed: Deployed):
     ledger = releases(deployed)
     newest = ledger["releases"][-1]
     assert ledger["verified"] and newest["kind"] == "rollback", newest
-    # release 1's image, by digest, on every replica (nothing was built)
+    # release 1's image, by digest, on every replica (nothing was built), as many as then
     assert web_images(deployed) == {first["images"]["web"]}
+    webs = web_containers(deployed)
+    assert len(webs) == 2 and len({deployed.hosts[c["host"]]["zone"] for c in webs.values()}) == 2
     assert "@sha256:" in first["images"]["web"]
 
 

@@ -192,9 +192,10 @@ def test_check_is_clean_but_for_a_hand_changed_sysctl_which_harden_fixes(vm_pod,
     assert any(
         "kernel.dmesg_restrict: live 0, want 1" in d for d in found[(h2, "MSN-OS-03")]["details"]
     )
+    # fixed by the next harden: the kernel's own value (a check after it would pass the
+    # same probe the check above failed, at the cost of another run under TCG)
     mason("harden", pod, "--only", "os", "--limit", "h2", project=project)
     assert on(vm_pod, "2", "sysctl -n kernel.dmesg_restrict").stdout.strip() == "1"
-    mason("harden", pod, "--check", "--only", "os", "--limit", "h2", project=project)
 
 
 def test_apparmor_is_enforced_in_containers_and_unconfined_is_the_control(vm_pod):
