@@ -236,8 +236,8 @@ def plan_app(
     else:
         assert pod is not None
         _, found_hosts = hosts_of(session.project_dir, pod, provider_name)
-        found = survey(session, pod, found_hosts)
-        newest = release.latest(release_ops.read(session, pod, app.name, provider_name))
+        found = survey(session, pod, found_hosts, ledger_of=app.name)
+        newest = release.latest(found.ledger or [])
         # as deploy and heal see them: a second copy, or a replica where the app's newest
         # release does not place it (a host back after a heal), is stale
         recorded = release.replicas_at(newest)

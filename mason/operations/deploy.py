@@ -138,6 +138,7 @@ def prepare(
     found: Survey | None = None,
     refs: Mapping[str, str] | None = None,
     ledger: Sequence[Release] | None = None,
+    deny_weaker: bool = False,
 ) -> Prepared:
     """Survey, check, build the images and push them to the pod registry, plan.
 
@@ -145,19 +146,25 @@ def prepare(
     which passes ``refs`` too: nothing is built). ``found`` is a survey already made
     (`pod heal` plans on the hosts left in it); ``refs`` the image references to run
     (every key of :func:`image_keys`), with no build; ``ledger`` the app's releases when
-    the caller read them already (scale, heal: one read of the ledger, not two). Changes
-    no container (the registry is set up on first use)."""
+    the caller read them already (scale, heal: one read of the ledger, not two; a survey
+    made here reads them in its own run). ``deny_weaker`` refuses a weaker security
+    posture than the newest release's before anything is built. Changes no container
+    (the registry is set up on first use)."""
     addons = addon_entries(app, entries)
     if found is None:
         _, hosts = hosts_of(session.project_dir, pod, provider_name)
-        found = survey(session, pod, hosts)
+        found = survey(session, pod, hosts, ledger_of=None if ledger is not None else app.name)
     hosts = found.reachable_hosts
     check_hardened(found, allow_unhardened)
+    if ledger is None:
+        ledger = found.ledger
     if ledger is None:
         ledger = releases.read(session, pod, app.name, provider_name)
     latest = max((r.number for r in ledger), default=0)
     target = _rollback_target(ledger, app, rollback_to)
     newest = release.latest(ledger)
+    if deny_weaker:
+        releases.refuse_weaker(newest, app, pod)
     recorded = release.replicas_at(newest)  # copies found elsewhere are stale
 
     def planned(refs: Mapping[str, str]) -> DeployPlan:

@@ -23,6 +23,7 @@ from mason.core.names import check_name
 from mason.operations.lookup import hosts_of
 from mason.operations.runs import run, stats_data
 from mason.operations.session import Session
+from mason.runner import RunResult
 
 PLAYBOOK = "releases"
 RELEASES_DIR = "/etc/mason/releases"  # app_ledger_releases_dir's default
@@ -110,14 +111,21 @@ def ledger_vars(
     }
 
 
-def _files(data: Mapping[str, Any], app: str) -> tuple[str, list[Mapping[str, Any]]]:
+def _files(data: Mapping[str, Any], app: str, playbook: str) -> tuple[str, list[Mapping[str, Any]]]:
     found = data.get("mason_releases")
     if not isinstance(found, Mapping) or found.get("app") != app:
-        raise RunFailed(f"{PLAYBOOK}: the run handed back no records of app {app}")
+        raise RunFailed(f"{playbook}: the run handed back no records of app {app}")
     files = found.get("files")
     if not isinstance(files, list) or not all(isinstance(f, Mapping) for f in files):
-        raise RunFailed(f"{PLAYBOOK}: the run handed back records of app {app} mason cannot read")
+        raise RunFailed(f"{playbook}: the run handed back records of app {app} mason cannot read")
     return str(found.get("manager", "")), files
+
+
+def handed_back(result: RunResult, app: str) -> tuple[str, str, list[Mapping[str, Any]]]:
+    """The ledger files of ``app`` a run handed back (releases.yml, or survey.yml given
+    ``mason_survey_app``): the manager, the ledger's directory there, the files."""
+    manager, files = _files(stats_data(result), app, result.playbook)
+    return manager, f"{manager}:{RELEASES_DIR}/{app}", files
 
 
 def _read_files(
@@ -132,8 +140,7 @@ def _read_files(
         pods=[pod_name],
         extravars={"mason_releases_app": app},
     )
-    manager, files = _files(stats_data(result), app)
-    return manager, f"{manager}:{RELEASES_DIR}/{app}", files
+    return handed_back(result, app)
 
 
 def read_ledger(
@@ -154,6 +161,12 @@ def read(
     is one :class:`InvalidInput` line naming it (check the chain with :func:`verify`)."""
     check_name("app", app)
     _, where, files = _read_files(session, pod_name, app, provider_name)
+    return loaded(where, files)
+
+
+def loaded(where: str, files: list[Mapping[str, Any]]) -> list[release.Release]:
+    """The records in ledger ``files`` read at ``where``, oldest first (strict: a file
+    that is not a record is an :class:`InvalidInput` naming it)."""
     records, _ = release.load(files, where, strict=True)
     return sorted(records, key=lambda r: r.number)
 
@@ -178,12 +191,11 @@ def posture_since(
     return newest.number, posture.diff(newest.posture, posture.of_app(app))
 
 
-def refuse_weaker(
-    session: Session, pod_name: str, app: App, provider_name: str | None = None
-) -> None:
+def refuse_weaker(newest: release.Release | None, app: App, pod_name: str) -> None:
     """`deploy --deny-weaker`: one :class:`PolicyRefused` line (exit 11) when ``app``
-    weakens the posture of the newest release on the pod; nothing has changed yet."""
-    against, changes = posture_against(session, pod_name, app, provider_name)
+    weakens the posture of ``newest`` (the newest release on the pod); nothing has
+    changed yet."""
+    against, changes = posture_since(newest, app)
     weaker = posture.weakenings(changes)
     if weaker:
         more = f" (+{len(weaker) - 1} more: `mason app plan {app.name} --pod {pod_name}`)"

@@ -21,7 +21,6 @@ from mason.core.manifest.model import App
 from mason.core.placement import DEFAULT_TIME_LIMIT
 from mason.core.scale import as_recorded, parse_replicas, scaled
 from mason.operations import deploy as deploying
-from mason.operations import releases
 from mason.operations.lookup import hosts_of
 from mason.operations.session import Session
 from mason.operations.survey import survey
@@ -44,8 +43,8 @@ def prepare(
     count = parse_replicas(replicas)
     scaled(app, service, count)  # an unknown service or a count below min_available
     _, hosts = hosts_of(session.project_dir, pod, provider_name)
-    found = survey(session, pod, hosts)
-    ledger = releases.read(session, pod, app.name, provider_name)
+    found = survey(session, pod, hosts, ledger_of=app.name)
+    ledger = found.ledger or []
     if not ledger:
         raise NotFound(
             f"app {app.name} has no recorded release on pod {pod}: deploy it first "

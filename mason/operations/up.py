@@ -47,13 +47,22 @@ def up(
     entries: Mapping[str, CatalogEntry],
 ) -> UpResult:
     created = create_pod(session, request)
-    found = survey(session, request.name, created.hosts)
+    found = survey(session, request.name, created.hosts, ledger_of=app.name)
     hardened = False
     if not all(found.hardened.get(h.name) for h in created.hosts):
         outcome = harden(session, request.name)
         outcome.raise_for_verdict()
         hardened = True
-    prepared = deploying.prepare(session, app, manifest, request.name, entries)
+    # a pod just hardened is surveyed again (it is hardened now); else this survey serves
+    prepared = deploying.prepare(
+        session,
+        app,
+        manifest,
+        request.name,
+        entries,
+        found=None if hardened else found,
+        ledger=None if hardened else found.ledger,
+    )
     deployed = None
     if prepared.plan.changes_anything:
         deployed = deploying.apply(session, prepared)

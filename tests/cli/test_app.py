@@ -159,14 +159,15 @@ def test_plan_on_a_pod_uses_the_providers_hosts(project, monkeypatch):
     web1 = Running("demo-h2", "mason-shop-web-1", "shop", "service", "web", 1, 1,
                    state="running", cpu=600, memory=256 * 2**20)  # fmt: skip
 
-    def fake_survey(session, pod, found_hosts):
-        return Survey(pod=pod, hosts=list(found_hosts), running=[web1], hardened={})
+    # no release on the pod: its posture has nothing to be compared with
+    ledger: list = []
+
+    def fake_survey(session, pod, found_hosts, ledger_of):
+        assert ledger_of == "shop"  # the same run reads the app's ledger
+        return Survey(pod=pod, hosts=list(found_hosts), running=[web1], hardened={}, ledger=ledger)
 
     monkeypatch.setattr(apps, "hosts_of", fake_hosts_of)
     monkeypatch.setattr(apps, "survey", fake_survey)
-    # no release on the pod: its posture has nothing to be compared with
-    ledger: list = []
-    monkeypatch.setattr(apps.release_ops, "read", lambda *a: ledger)
     (project / "apps" / "shop.yml").write_text(
         "services:\n  web:\n    image: x\n    replicas: 2\n    ha: host\n"
         "    resources: {cpu: 600m, memory: 256Mi}\n"

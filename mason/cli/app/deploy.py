@@ -14,7 +14,6 @@ from mason.core import posture
 from mason.core.deploy import DeployPlan
 from mason.core.errors import InvalidInput
 from mason.operations import deploy as deploying
-from mason.operations import releases as release_ops
 
 ACTION_MARK = {"new": "+", "keep": " ", "update": "~", "move": "~", "remove": "-"}
 DONE = {"rollback": "rolled back", "scale": "scaled", "heal": "healed"}  # by release kind
@@ -159,8 +158,6 @@ def deploy(
     path = app_file(ctx, app_name)
     app = load_app(ctx, path)
     session = ctx.session()
-    if deny_weaker:  # before anything is built, shipped or run
-        release_ops.refuse_weaker(session, pod, app, provider_name)
     prepared = deploying.prepare(
         session,
         app,
@@ -171,6 +168,7 @@ def deploy(
         allow_unhardened=allow_unhardened,
         time_limit=time_limit,
         max_parallel=max_parallel,
+        deny_weaker=deny_weaker,  # refused before anything is built, shipped or run
     )
     prepared.force_unlock = force_unlock
     finish(ctx, prepared, yes=yes, dry_run=dry_run, force=force, started=started)
