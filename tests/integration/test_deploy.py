@@ -46,13 +46,23 @@ def test_the_sample_app_answers_on_every_host_with_its_data(deployed: Deployed):
     assert len(web) == 2 and len(zones) == 2
 
 
-def test_running_up_again_changes_nothing(deployed: Deployed):
+def test_running_up_again_changes_nothing(deployed: Deployed, tmp_path: Path):
     before = {n: c["started"] for n, c in deployed.containers().items()}
     proc = deployed.mason("--json", "up", "--pod", deployed.name)
     again = json.loads(proc.stdout.strip().splitlines()[-1])
     assert again["deployed"] is False and again["hardened_now"] is False
     assert again["plan"]["counts"]["keep"] == 2
     assert {n: c["started"] for n, c in deployed.containers().items()} == before
+    # the nightly check of a pod that runs apps: the ports they publish (dockerd holds
+    # them itself) are not a daemon TCP socket (MSN-DKR-07 reported them as drift)
+    report = tmp_path / "docker.json"
+    deployed.mason(
+        "harden", deployed.name, "--check", "--only", "docker", "--report", "json", str(report)
+    )
+    (control,) = [c for c in json.loads(report.read_text())["controls"] if c["id"] == "MSN-DKR-07"]
+    assert {h: v["status"] for h, v in control["hosts"].items()} == dict.fromkeys(
+        deployed.hosts, "pass"
+    ), control
 
 
 def test_a_forced_redeploy_changes_nothing_on_any_host(deployed: Deployed):
