@@ -9,7 +9,9 @@ Makes one local pod ``mtbench-<random>`` with this checkout (create, first harde
 a private project directory and MASON_HOME, then runs `mason harden POD --check` in
 rounds, each variant once per round in turn (so a load change hits them alike), and
 destroys the pod. ``REF`` is checked out in a temporary git worktree and run from
-there (its own mason package and roles). ``DIR`` holds Mitogen's ``ansible_mitogen``
+there (its own mason package, roles and host image) against a pod of its own that it
+created and hardened itself: checking hosts another checkout hardened finds drift and
+times the report of it, not the nightly no-op. ``DIR`` holds Mitogen's ``ansible_mitogen``
 package (e.g. the unpacked ``mitogen`` wheel): the variant sets ANSIBLE_STRATEGY to
 ``mitogen_linear``. Each check writes a JSON report; the verdicts of every variant are
 compared with this checkout's (a faster run that sees something else is no gain).
@@ -35,8 +37,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def verdicts(report: Path) -> dict[str, str]:
+    """``h1 MSN-SSH-01 -> pass``: hosts by their number, so pods of two checkouts compare."""
     data = json.loads(report.read_text())
-    return {f"{h} {c['id']}": v["status"] for c in data["controls"] for h, v in c["hosts"].items()}
+    return {
+        f"{h.rsplit('-', 1)[-1]} {c['id']}": v["status"]
+        for c in data["controls"]
+        for h, v in c["hosts"].items()
+    }
 
 
 def is_commit(ref: str) -> bool:
@@ -82,15 +89,18 @@ def main() -> int:
         project = Path(tmp) / "proj"
         project.mkdir()
         env = {**os.environ, "MASON_HOME": str(Path(tmp) / "home")}
-        # variant -> (checkout to run from, environment)
-        variants: dict[str, tuple[Path, dict[str, str]]] = {"this checkout": (REPO, env)}
+        # variant -> (checkout to run from, environment, project directory, pod)
+        variants: dict[str, tuple[Path, dict[str, str], Path, str]] = {
+            "this checkout": (REPO, env, project, pod)
+        }
         if args.before:
             tree = Path(tmp) / "before"
             subprocess.run(
                 ["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), args.before],
                 check=True, capture_output=True,
             )  # fmt: skip
-            variants[f"before ({args.before})"] = (tree, env)
+            (Path(tmp) / "proj-before").mkdir()
+            variants[f"before ({args.before})"] = (tree, env, Path(tmp) / "proj-before", f"{pod}b")
         if args.mitogen:
             mitogen = {
                 **env,
@@ -100,20 +110,36 @@ def main() -> int:
                     p for p in (str(args.mitogen), env.get("PYTHONPATH", "")) if p
                 ),
             }
-            variants["this checkout, Mitogen"] = (REPO, mitogen)
+            variants["this checkout, Mitogen"] = (REPO, mitogen, project, pod)
+        # each pod made and hardened once, by the checkout that owns it
+        own = {(tree, proj, name) for tree, _, proj, name in variants.values()}
         try:
-            run(["pod", "create", pod, "--hosts", str(args.hosts)], project, env)
-            run(["harden", pod], project, env)
+            for tree, proj, name in sorted(own, key=lambda o: o[2]):
+                results.setdefault("setup", []).append(
+                    {
+                        "pod": name,
+                        "create_seconds": round(
+                            run(
+                                ["pod", "create", name, "--hosts", str(args.hosts)],
+                                proj,
+                                env,
+                                cwd=tree,
+                            )[0],
+                            1,
+                        ),
+                        "harden_seconds": round(run(["harden", name], proj, env, cwd=tree)[0], 1),
+                    }
+                )
             reference: dict[str, str] = {}
             for n in range(1, args.rounds + 1):
-                for label, (tree, venv) in variants.items():
+                for label, (tree, venv, proj, name) in variants.items():
                     report = Path(tmp) / "report.json"
                     report.unlink(missing_ok=True)
                     load = os.getloadavg()[0]
-                    cmd = ["harden", pod, "--check", "--report", "json", str(report)]
+                    cmd = ["harden", name, "--check", "--report", "json", str(report)]
                     # a variant that fails (Mitogen on an Ansible it does not support) is
                     # a figure too: its exit code, and no verdicts
-                    elapsed, rc = run(cmd, project, venv, cwd=tree, allow_fail=True)
+                    elapsed, rc = run(cmd, proj, venv, cwd=tree, allow_fail=True)
                     seen = verdicts(report) if report.exists() else {}
                     if label == "this checkout":
                         reference = seen
@@ -131,7 +157,8 @@ def main() -> int:
                     results["runs"].append(row)
                     print(json.dumps(row), flush=True)
         finally:
-            run(["pod", "destroy", pod, "--yes"], project, env, allow_fail=True)
+            for tree, proj, name in own:
+                run(["pod", "destroy", name, "--yes"], proj, env, cwd=tree, allow_fail=True)
             if args.before:
                 subprocess.run(
                     ["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
