@@ -144,10 +144,13 @@ def main():
             gid = grp.getgrnam(item["group"]).gr_gid
         except (ValueError, KeyError) as exc:
             module.fail_json(msg=f"{path}: bad mode, owner or group ({exc})")
-        if not os.path.isabs(path) or not os.path.isdir(os.path.dirname(path)):
+        # In check mode the task that makes a missing directory made nothing: the
+        # file would be written there all the same.
+        missing_dir = not os.path.isdir(os.path.dirname(path))
+        if not os.path.isabs(path) or (missing_dir and not module.check_mode):
             module.fail_json(msg=f"{path}: not an absolute path in an existing directory")
         data = item["content"].encode()
-        now = _current(path)
+        now = None if missing_dir else _current(path)
         if now == (data, uid, gid, mode):
             continue
         if now is not None and now[0] is None:

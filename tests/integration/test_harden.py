@@ -251,6 +251,13 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert dexec(f"mason-{h2}", "systemctl", "disable", "--now", "acct").returncode == 0
     assert dexec(f"mason-{h2}", "rm", "/etc/sudoers.d/60-mason").returncode == 0
     assert dexec(f"mason-{h3}", "sh", "-c", "echo >> /usr/bin/sudoreplay").returncode == 0
+    # ... drop a binary no package owns into a local path (only the integrity database
+    # sees it), and replace sshd's binary under the running daemon, as an upgrade does
+    # (the same bytes: the package still verifies; only what runs is stale).
+    implant = "install -m 0755 /bin/true /usr/local/sbin/implant"
+    assert dexec(f"mason-{h3}", "sh", "-c", implant).returncode == 0
+    upgrade = "cp -a /usr/sbin/sshd /usr/sbin/sshd.new && mv /usr/sbin/sshd.new /usr/sbin/sshd"
+    assert dexec(f"mason-{h2}", "sh", "-c", upgrade).returncode == 0
     report = tmp_path / "check2.json"
     junit = tmp_path / "check2.xml"
     proc = mason(
@@ -279,6 +286,11 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
         (h3, "MSN-OS-17"),
         (h3, "MSN-SSH-11"),
         (h3, "MSN-OS-19"),
+        # what changed in the integrity database's paths (passwd and sudoers.d on h2;
+        # sources.list.d, /etc/security, cron.d and the implant on h3)
+        (h2, "MSN-OS-21"),
+        (h3, "MSN-OS-21"),
+        (h2, "MSN-OS-22"),
     }
     assert drift == expected
     assert any("PermitRootLogin" in line for line in found[(h2, "MSN-SSH-03")]["details"])
@@ -289,6 +301,11 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
         "sudo: /usr/bin/sudoreplay differs from its package"
         in (found[(h3, "MSN-OS-19")]["details"])
     )
+    integrity = found[(h3, "MSN-OS-21")]["details"]
+    assert "added /usr/local/sbin/implant" in integrity, integrity
+    assert "changed /etc/passwd" in found[(h2, "MSN-OS-21")]["details"]
+    stale = found[(h2, "MSN-OS-22")]["details"]
+    assert stale == ["ssh.service runs a replaced binary or library"], stale
     assert "drift on 2 host(s): " in proc.stderr
     # one line: the first six findings, then how many more
     where = sorted(f"{host} {cid}" for host, cid in expected)
@@ -305,6 +322,11 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert "use_pty" in dexec(f"mason-{h2}", "cat", "/etc/sudoers.d/60-mason").stdout.decode()
     # the package reinstalled: its files match again, and no SUID bit came back with it
     assert dexec(f"mason-{h3}", "dpkg", "--verify", "sudo").stdout == b""
+    # sshd restarted onto its new binary; the integrity database took the hardened host
+    # (the implant included: harden makes the baseline of what it finds)
+    assert "NEEDRESTART-SVC" not in dexec(f"mason-{h2}", "needrestart", "-b", "-l").stdout.decode()
+    aide = dexec(f"mason-{h3}", "aide", "-c", "/etc/mason/aide.conf", "--check")
+    assert aide.returncode == 0, aide.stdout.decode()[-2000:]
     mason("harden", name, "--check", "--only", "ssh", "--only", "os", project=project)
 
     # 4b. A security source the host cannot reach is drift, never pass.
