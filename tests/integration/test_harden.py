@@ -286,8 +286,10 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
         (h3, "MSN-OS-17"),
         (h3, "MSN-SSH-11"),
         (h3, "MSN-OS-19"),
-        # what changed in the integrity database's paths (passwd and sudoers.d on h2;
-        # sources.list.d, /etc/security, cron.d and the implant on h3)
+        # what changed in the integrity database's paths: root's authorized key from
+        # step 2 on h1, passwd and sudoers.d on h2, sources.list.d, /etc/security,
+        # cron.d and the implant on h3
+        (h1, "MSN-OS-21"),
         (h2, "MSN-OS-21"),
         (h3, "MSN-OS-21"),
         (h2, "MSN-OS-22"),
@@ -304,13 +306,17 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     integrity = found[(h3, "MSN-OS-21")]["details"]
     assert "added /usr/local/sbin/implant" in integrity, integrity
     assert "changed /etc/passwd" in found[(h2, "MSN-OS-21")]["details"]
+    assert found[(h1, "MSN-OS-21")]["details"] == ["added /root/.ssh/authorized_keys"]
     stale = found[(h2, "MSN-OS-22")]["details"]
     assert stale == ["ssh.service runs a replaced binary or library"], stale
-    assert "drift on 2 host(s): " in proc.stderr
+    assert "drift on 3 host(s): " in proc.stderr
     # one line: the first six findings, then how many more
     where = sorted(f"{host} {cid}" for host, cid in expected)
     assert ", ".join(where[:6]) + f" (+{len(where) - 6} more)" in proc.stderr, proc.stderr
     assert '<failure message="drift"' in junit.read_text()
+
+    # root's key goes again by hand on h1 (step 4 hardens h2 and h3 only)
+    assert dexec(f"mason-{h1}", "rm", "/root/.ssh/authorized_keys").returncode == 0
 
     # 4. harden fixes them; the next check is clean again.
     mason("harden", name, "--only", "ssh", "--only", "os", "--limit", "h2,h3", project=project)
