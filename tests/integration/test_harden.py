@@ -306,7 +306,7 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     integrity = found[(h3, "MSN-OS-21")]["details"]
     assert "added /usr/local/sbin/implant" in integrity, integrity
     assert "changed /etc/passwd" in found[(h2, "MSN-OS-21")]["details"]
-    assert found[(h1, "MSN-OS-21")]["details"] == ["added /root/.ssh/authorized_keys"]
+    assert "added /root/.ssh/authorized_keys" in found[(h1, "MSN-OS-21")]["details"]
     stale = found[(h2, "MSN-OS-22")]["details"]
     assert stale == ["ssh.service runs a replaced binary or library"], stale
     assert "drift on 3 host(s): " in proc.stderr
@@ -315,11 +315,11 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert ", ".join(where[:6]) + f" (+{len(where) - 6} more)" in proc.stderr, proc.stderr
     assert '<failure message="drift"' in junit.read_text()
 
-    # root's key goes again by hand on h1 (step 4 hardens h2 and h3 only)
+    # root's key goes again by hand (harden would take it into the new baseline)
     assert dexec(f"mason-{h1}", "rm", "/root/.ssh/authorized_keys").returncode == 0
 
     # 4. harden fixes them; the next check is clean again.
-    mason("harden", name, "--only", "ssh", "--only", "os", "--limit", "h2,h3", project=project)
+    mason("harden", name, "--only", "ssh", "--only", "os", project=project)
     assert "permitrootlogin no" in dexec(f"mason-{h2}", "sshd", "-T").stdout.decode().splitlines()
     daemon = dexec(f"mason-{h2}", "getent", "passwd", "daemon").stdout.decode().strip()
     assert daemon.endswith(":/usr/sbin/nologin"), daemon
