@@ -107,6 +107,9 @@ def test_a_real_deploy_plan_passes_validation(inventory, plan_vars):
         ("deploy", {"mason_deploy": "three"}),
         ("remove", {"mason_remove_app": "shop", "mason_remove_purge": "maybe"}),
         ("unlock", {"app_ledger_app": "shop", "app_ledger_force_unlock": "maybe"}),
+        # a role's variable, of a kind the per-host checks read too (as a bool): its
+        # type is refused before any of them uses it
+        ("harden", {"firewall_ssh_allow_controller": "maybe"}),
     ],
 )
 def test_a_wrong_value_fails_in_the_validate_role(inventory, plan_vars, book, wrong):
