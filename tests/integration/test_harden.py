@@ -97,6 +97,18 @@ def ssh_as(
     )
 
 
+def remote_journal(manager: str, tag: str, wait: float = 20.0) -> str:
+    """What the manager received from other hosts under syslog tag ``tag``, once some arrived."""
+    deadline = time.monotonic() + wait
+    while True:
+        got = dexec(
+            manager, "journalctl", "-D", "/var/log/journal/remote", "-t", tag, "-o", "cat"
+        ).stdout.decode()
+        if got.strip() or time.monotonic() > deadline:
+            return got
+        time.sleep(0.5)
+
+
 def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     project = tmp_path / "proj"
     project.mkdir()
@@ -232,6 +244,27 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert answered >= 55 and dropped >= 10, (answered, dropped)
     time.sleep(4)  # two new connections' worth
     assert ssh_banners(hosts[h1]["private_address"], 1) == (1, 0)
+    # The journal off the host (MSN-OS-23): a line logged on h2 and h3 arrives on the
+    # manager (h1), in a file per sender address; only the manager listens, and its
+    # firewall admits the pod's hosts alone (this machine is not one of them). h2 reaches
+    # it with the pinned certificate, and not with the system's CAs.
+    for host in (h2, h3):
+        logged = dexec(f"mason-{host}", "logger", "-t", "mason-jtest", f"sent-from-{host}")
+        assert logged.returncode == 0
+    received = remote_journal(f"mason-{h1}", "mason-jtest")
+    assert f"sent-from-{h2}" in received and f"sent-from-{h3}" in received, received
+    files = dexec(f"mason-{h1}", "ls", "/var/log/journal/remote").stdout.decode().split()
+    assert f"remote-{hosts[h2]['private_address']}.journal" in files, files
+    listening = dexec(f"mason-{h2}", "systemctl", "is-active", "systemd-journal-remote.socket")
+    assert listening.returncode != 0
+    url = f"https://{hosts[h1]['private_address']}:19532/"
+    pin = "/etc/mason/journal/collector.pem"
+    pinned = dexec(f"mason-{h2}", "curl", "-sS", "--cacert", pin, url)
+    assert pinned.returncode == 0, pinned.stderr
+    system_cas = dexec(f"mason-{h2}", "curl", "-sS", url)
+    assert system_cas.returncode == 60, system_cas.stderr  # the certificate is not trusted
+    with pytest.raises(OSError):
+        socket.create_connection((hosts[h1]["private_address"], 19532), timeout=3).close()
 
     # 3. Re-enable root login by hand on one host: exactly that drift, exit code 8.
     changed = dexec(
@@ -258,6 +291,13 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert dexec(f"mason-{h3}", "sh", "-c", implant).returncode == 0
     upgrade = "cp -a /usr/sbin/sshd /usr/sbin/sshd.new && mv /usr/sbin/sshd.new /usr/sbin/sshd"
     assert dexec(f"mason-{h2}", "sh", "-c", upgrade).returncode == 0
+    # ... stop the journal's upload on one, and make the other trust another certificate
+    assert dexec(f"mason-{h2}", "systemctl", "stop", "systemd-journal-upload").returncode == 0
+    other = (
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=x"
+        " -keyout /dev/null -out /etc/mason/journal/collector.pem -days 1"
+    )
+    assert dexec(f"mason-{h3}", "sh", "-c", other).returncode == 0
     report = tmp_path / "check2.json"
     junit = tmp_path / "check2.xml"
     proc = mason(
@@ -293,6 +333,8 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
         (h2, "MSN-OS-21"),
         (h3, "MSN-OS-21"),
         (h2, "MSN-OS-22"),
+        (h2, "MSN-OS-23"),
+        (h3, "MSN-OS-23"),
     }
     assert drift == expected
     assert any("PermitRootLogin" in line for line in found[(h2, "MSN-SSH-03")]["details"])
@@ -309,6 +351,11 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert "added /root/.ssh/authorized_keys" in found[(h1, "MSN-OS-21")]["details"]
     stale = found[(h2, "MSN-OS-22")]["details"]
     assert stale == ["ssh.service runs a replaced binary or library"], stale
+    upload = found[(h2, "MSN-OS-23")]["details"]
+    assert upload == ["systemd-journal-upload is not active and enabled"], upload
+    assert found[(h3, "MSN-OS-23")]["details"] == [
+        "/etc/mason/journal/collector.pem is not the certificate of the collector (root 0644)"
+    ]
     assert "drift on 3 host(s): " in proc.stderr
     # one line: the first six findings, then how many more
     where = sorted(f"{host} {cid}" for host, cid in expected)
@@ -334,6 +381,12 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert dexec(f"mason-{h2}", "sh", "-c", sshd).stdout.decode().strip() == "/usr/sbin/sshd"
     aide = dexec(f"mason-{h3}", "aide", "-c", "/etc/mason/aide.conf", "--check")
     assert aide.returncode == 0, aide.stdout.decode()[-2000:]
+    # both send again, h3 trusting the manager's certificate
+    for host in (h2, h3):
+        logged = dexec(f"mason-{host}", "logger", "-t", "mason-jtest2", f"again-{host}")
+        assert logged.returncode == 0
+    received = remote_journal(f"mason-{h1}", "mason-jtest2")
+    assert f"again-{h2}" in received and f"again-{h3}" in received, received
     mason("harden", name, "--check", "--only", "ssh", "--only", "os", project=project)
 
     # 4b. A security source the host cannot reach is drift, never pass.
