@@ -117,3 +117,39 @@ def test_a_wrong_value_fails_in_the_validate_role(inventory, plan_vars, book, wr
     proc = validate_only(inventory, book, extravars)
     assert proc.returncode == 2, proc.stdout
     assert "validate : Validate |" in proc.stdout and f"argument '{list(wrong)[-1]}'" in proc.stdout
+
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+@pytest.mark.parametrize(
+    ("wrong", "message"),
+    [
+        # a newline would add a line of its own to journal-upload.conf
+        ({"os_hardening_journal_url": "https://c:1\nURL=https://x"}, "os_hardening_journal_url"),
+        ({"os_hardening_journal_url": "http://c:19532"}, "os_hardening_journal_url"),
+        # ";" separates commands in a unit's ExecStart
+        ({"os_hardening_journal_max_use": "2G; rm -rf /"}, "os_hardening_journal_max_use"),
+        ({"os_hardening_journal_collector_ca": "trust me"}, "os_hardening_journal_collector_ca"),
+    ],
+)
+def test_a_wrong_journal_input_is_refused_before_any_host(inventory, wrong, message):
+    proc = validate_only(inventory, "harden", wrong)
+    assert proc.returncode == 2, proc.stdout
+    assert f"{message}: expected" in proc.stdout, proc.stdout
+
+
+def test_good_journal_inputs_raise_no_problem(inventory):
+    # A wrong directory makes the per-host check fail on purpose: its message must name
+    # that directory alone, none of the journal inputs given beside it.
+    good = {
+        "os_hardening_journal_url": "https://logs.example.net:19532/upload",
+        "os_hardening_journal_max_use": "512M",
+        "os_hardening_journal_collector_ca": PEM,
+        "mason_pki_dir": "relative",
+    }
+    proc = validate_only(inventory, "harden", good)
+    assert proc.returncode == 2, proc.stdout
+    assert "mason_pki_dir and mason_proxy_dir: expected" in proc.stdout, proc.stdout
+    for name in ("url", "max_use", "collector_ca"):
+        assert f"os_hardening_journal_{name}: expected" not in proc.stdout, proc.stdout
