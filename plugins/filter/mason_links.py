@@ -43,24 +43,27 @@ _value:
   elements: dict
 """
 
+import importlib  # noqa: E402
+
 from ansible.errors import AnsibleFilterError  # noqa: E402
 
-try:
-    from mason.core.errors import MasonError
-    from mason.core.proxy import instances, plan_from_dict
-except ImportError as exc:  # pragma: no cover - depends on the controller's python
-    _IMPORT_ERROR: ImportError | None = exc
-else:
-    _IMPORT_ERROR = None
+
+def _mason(name):
+    """A mason module, imported at the first call, not when Ansible loads this file: Ansible
+    loads every file of this directory in the worker process of each task, and importing
+    mason.core there (about 0.15 s) cost every task of every playbook."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:  # pragma: no cover - depends on the controller's python
+        raise AnsibleFilterError(f"the mason package is not importable here: {exc}") from None
 
 
 def mason_link_instances(plan, pod, addresses, host=None):
-    if _IMPORT_ERROR is not None:
-        raise AnsibleFilterError(f"the mason package is not importable here: {_IMPORT_ERROR}")
+    proxy, errors = _mason("mason.core.proxy"), _mason("mason.core.errors")
     try:
-        built = plan_from_dict(dict(plan or {}), pod=pod, addresses=dict(addresses or {}))
-        return [i.to_dict() for i in instances(built, host)]
-    except MasonError as exc:
+        built = proxy.plan_from_dict(dict(plan or {}), pod=pod, addresses=dict(addresses or {}))
+        return [i.to_dict() for i in proxy.instances(built, host)]
+    except errors.MasonError as exc:
         raise AnsibleFilterError(f"mason link plan: {exc}") from None
 
 

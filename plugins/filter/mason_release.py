@@ -3,20 +3,19 @@ per filter beside this file: mason_release_next.yml, _problems.yml, _records.yml
 
 from __future__ import annotations
 
+import importlib
+
 from ansible.errors import AnsibleFilterError
 
-try:
-    from mason.core.errors import MasonError
-    from mason.core.release import audit, latest, load, make_record
-except ImportError as exc:  # pragma: no cover - depends on the controller's python
-    _IMPORT_ERROR: ImportError | None = exc
-else:
-    _IMPORT_ERROR = None
 
-
-def _check() -> None:
-    if _IMPORT_ERROR is not None:
-        raise AnsibleFilterError(f"the mason package is not importable here: {_IMPORT_ERROR}")
+def _mason(name):
+    """A mason module, imported at the first call, not when Ansible loads this file: Ansible
+    loads every file of this directory in the worker process of each task, and importing
+    mason.core there (about 0.15 s) cost every task of every playbook."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:  # pragma: no cover - depends on the controller's python
+        raise AnsibleFilterError(f"the mason package is not importable here: {exc}") from None
 
 
 def _plain(value):
@@ -31,26 +30,25 @@ def _plain(value):
 
 
 def mason_release_next(files, fields):
-    _check()
+    release, errors = _mason("mason.core.release"), _mason("mason.core.errors")
     try:
-        records, _ = load(_plain(list(files or [])), strict=True)
-        return make_record(latest(records), **_plain(dict(fields or {}))).to_dict()
-    except MasonError as exc:
+        records, _ = release.load(_plain(list(files or [])), strict=True)
+        return release.make_record(release.latest(records), **_plain(dict(fields or {}))).to_dict()
+    except errors.MasonError as exc:
         raise AnsibleFilterError(f"mason release ledger: {exc}") from None
 
 
 def mason_release_problems(files):
     """Every problem of the ledger (unreadable files, edits, a broken chain); [] when whole."""
-    _check()
-    return audit(_plain(list(files or [])))[1]
+    return _mason("mason.core.release").audit(_plain(list(files or [])))[1]
 
 
 def mason_release_records(files):
     """The ledger's records as plain data, oldest first; fails on a file that is not one."""
-    _check()
+    release, errors = _mason("mason.core.release"), _mason("mason.core.errors")
     try:
-        records, _ = load(_plain(list(files or [])), strict=True)
-    except MasonError as exc:
+        records, _ = release.load(_plain(list(files or [])), strict=True)
+    except errors.MasonError as exc:
         raise AnsibleFilterError(f"mason release ledger: {exc}") from None
     return [r.to_dict() for r in sorted(records, key=lambda r: r.number)]
 

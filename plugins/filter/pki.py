@@ -3,41 +3,33 @@ mason_pki_status.yml, _planned.yml, _authorize.yml, _issued.yml, _revocations.ym
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 from ansible.errors import AnsibleFilterError
 
-try:
-    from mason.core.errors import MasonError
-    from mason.core.pki import (
-        authorize,
-        issued_record,
-        planned_requests,
-        pod_status,
-        revocations,
-    )
-except ImportError as exc:  # pragma: no cover - depends on the controller's python
-    _IMPORT_ERROR: ImportError | None = exc
-else:
-    _IMPORT_ERROR = None
 
-
-def _check():
-    if _IMPORT_ERROR is not None:
-        raise AnsibleFilterError(f"the mason package is not importable here: {_IMPORT_ERROR}")
+def _mason(name):
+    """A mason module, imported at the first call, not when Ansible loads this file: Ansible
+    loads every file of this directory in the worker process of each task, and importing
+    mason.core there (about 0.15 s) cost every task of every playbook."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:  # pragma: no cover - depends on the controller's python
+        raise AnsibleFilterError(f"the mason package is not importable here: {exc}") from None
 
 
 def mason_pki_status(records, pod, window_seconds=28800, planned=None, revoked=None):
-    _check()
+    pki, errors = _mason("mason.core.pki"), _mason("mason.core.errors")
     try:
-        status = pod_status(
+        status = pki.pod_status(
             pod,
             list(records or []),
             window=timedelta(seconds=int(window_seconds)),
             planned=planned,
             revoked=list(revoked or []),
         )
-    except (MasonError, KeyError, ValueError) as exc:
+    except (errors.MasonError, KeyError, ValueError) as exc:
         raise AnsibleFilterError(f"mason pki status: {exc}") from None
     return status.to_dict()
 
@@ -45,27 +37,28 @@ def mason_pki_status(records, pod, window_seconds=28800, planned=None, revoked=N
 def mason_pki_planned(releases, pod, hosts):
     """host -> instance name -> request, from the newest release of every app
     (mason.core.pki.planned_requests)."""
-    _check()
+    pki, errors = _mason("mason.core.pki"), _mason("mason.core.errors")
     try:
-        return planned_requests(pod, list(releases or []), list(hosts or []))
-    except (MasonError, KeyError, ValueError) as exc:
+        return pki.planned_requests(pod, list(releases or []), list(hosts or []))
+    except (errors.MasonError, KeyError, ValueError) as exc:
         raise AnsibleFilterError(f"mason pki plan: {exc}") from None
 
 
 def mason_pki_authorize(found, planned, pod, host):
     """{requests, refused}: what the manager signs for ``host`` out of what it found there
     (mason.core.pki.authorize)."""
-    _check()
-    requests, refused = authorize(planned or {}, str(pod), str(host), list(found or []))
+    requests, refused = _mason("mason.core.pki").authorize(
+        planned or {}, str(pod), str(host), list(found or [])
+    )
     return {"requests": requests, "refused": refused}
 
 
 def mason_pki_issued(pem, host, name):
     """What the manager logs about a certificate it signed (mason.core.pki.issued_record)."""
-    _check()
+    pki, errors = _mason("mason.core.pki"), _mason("mason.core.errors")
     try:
-        return issued_record(str(pem), str(host), str(name))
-    except (MasonError, ValueError) as exc:
+        return pki.issued_record(str(pem), str(host), str(name))
+    except (errors.MasonError, ValueError) as exc:
         raise AnsibleFilterError(f"mason pki issued: {exc}") from None
 
 
@@ -81,9 +74,9 @@ def mason_pki_revocations(
     revoke_serials=None,
 ):
     """What the manager revokes and publishes (mason.core.pki.revocations)."""
-    _check()
+    pki, errors = _mason("mason.core.pki"), _mason("mason.core.errors")
     try:
-        return revocations(
+        return pki.revocations(
             str(pod),
             list(issued or []),
             list(revoked or []),
@@ -94,7 +87,7 @@ def mason_pki_revocations(
             revoke_serials=[int(n) for n in revoke_serials or []],
             crl_next_update=crl_next_update or None,
         )
-    except (MasonError, KeyError, TypeError, ValueError) as exc:
+    except (errors.MasonError, KeyError, TypeError, ValueError) as exc:
         raise AnsibleFilterError(f"mason pki revocations: {exc}") from None
 
 

@@ -8,32 +8,45 @@ from __future__ import annotations
 
 # Each filter's documentation is a YAML file beside this one, named after the filter
 # (mason_placement.yml, mason_cpu.yml, ...), so `ansible-doc -t filter NAME` shows its own page.
+import importlib
+
 from ansible.errors import AnsibleFilterError
 
-from mason.core.catalog import list_entries, search_path, templates
-from mason.core.errors import MasonError
-from mason.core.hostsfile import parse_hosts
-from mason.core.manifest import parse_manifest
-from mason.core.placement import plan, requests_from_app
-from mason.core.units import parse_cpu, parse_memory
+
+def _mason(name):
+    """A mason module, imported at the first call, not when Ansible loads this file: Ansible
+    loads every file of this directory in the worker process of each task, and importing
+    mason.core there (about 0.15 s) cost every task of every playbook."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:  # pragma: no cover - depends on the controller's python
+        raise AnsibleFilterError(f"the mason package is not importable here: {exc}") from None
 
 
 def _wrap(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
-    except MasonError as exc:
+    except _mason("mason.core.errors").MasonError as exc:
         raise AnsibleFilterError(f"mason: {exc}") from exc
 
 
 def mason_placement(hosts, app, explain=False, source="app"):
     """The placement plan of ``app`` (a manifest mapping) on ``hosts``."""
 
+    catalog, manifests = _mason("mason.core.catalog"), _mason("mason.core.manifest")
+    hostsfile, placement = _mason("mason.core.hostsfile"), _mason("mason.core.placement")
+
     def run():
-        entries = list_entries(search_path())
-        manifest = parse_manifest(app, source, catalog=templates(entries), addons=list(entries))
-        described = parse_hosts(list(hosts), "hosts")
-        result = plan(
-            described.hosts, requests_from_app(manifest), described.current, explain=explain
+        entries = catalog.list_entries(catalog.search_path())
+        manifest = manifests.parse_manifest(
+            app, source, catalog=catalog.templates(entries), addons=list(entries)
+        )
+        described = hostsfile.parse_hosts(list(hosts), "hosts")
+        result = placement.plan(
+            described.hosts,
+            placement.requests_from_app(manifest),
+            described.current,
+            explain=explain,
         )
         return {"app": manifest.name, **result.to_dict()}
 
@@ -76,12 +89,12 @@ def mason_host_placements(plan_data, host):
 
 def mason_cpu(value):
     """``500m`` -> 500, ``2`` -> 2000 (millicores)."""
-    return _wrap(parse_cpu, value)
+    return _wrap(_mason("mason.core.units").parse_cpu, value)
 
 
 def mason_memory(value):
     """``256Mi`` -> 268435456 (bytes)."""
-    return _wrap(parse_memory, value)
+    return _wrap(_mason("mason.core.units").parse_memory, value)
 
 
 class FilterModule:
