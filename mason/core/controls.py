@@ -403,6 +403,9 @@ class _Judge:
         self.by_id = {c.id: c for c in controls}
         self.findings = {(h, c.id): Finding(h, c.id) for h in hosts for c in controls}
         self.broken: dict[str, str] = {}  # host -> why its run stopped
+        # host -> unreachable, unless its run went on: a task delegated to another host
+        # (ignore_unreachable) reports the other host's connection under this one.
+        self.lost: dict[str, str] = {}
 
     def note(self, host: str, cid: str, status: str, details: Sequence[str] = ()) -> None:
         f = self.findings.get((host, cid))
@@ -417,8 +420,9 @@ class _Judge:
             return
         res = data.get("res") or {}
         if kind == "runner_on_unreachable":
-            self.broken[host] = f"unreachable: {res.get('msg', '')}".strip()
+            self.lost[host] = f"unreachable: {res.get('msg', '')}".strip()
             return
+        self.lost.pop(host, None)
         if kind == "runner_on_failed" and not data.get("ignore_errors"):
             self.broken.setdefault(host, f"{data.get('task', '')}: {res.get('msg', 'failed')}")
         explicit = _explicit(res) if kind == "runner_on_ok" else None
@@ -482,7 +486,7 @@ class _Judge:
 
     def mark_broken(self) -> None:
         """A host whose run stopped: every control not judged yet is an error, and why."""
-        for host, why in self.broken.items():
+        for host, why in {**self.broken, **self.lost}.items():
             for c in self.controls:
                 f = self.findings[(host, c.id)]
                 if f.status == NOT_CHECKED:

@@ -394,6 +394,43 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert f"again-{h2}" in received and f"again-{h3}" in received, received
     mason("harden", name, "--check", "--only", "ssh", "--only", "os", project=project)
 
+    # 4a. An intruder hides a binary by making the integrity database anew on the host
+    # (AIDE itself then finds nothing): the checksum its keeper, the manager, holds finds
+    # it, in a run limited to that host (the keeper read on its own). The next harden
+    # takes the database as found and keeps its checksum again.
+    hide = (
+        "install -m 0755 /bin/true /usr/local/sbin/implant2"
+        " && aide -c /etc/mason/aide.conf --init >/dev/null"
+        " && mv -f /var/lib/mason/aide.db.new /var/lib/mason/aide.db"
+    )
+    assert dexec(f"mason-{h3}", "sh", "-c", hide).returncode == 0
+    assert dexec(f"mason-{h3}", "aide", "-c", "/etc/mason/aide.conf", "--check").returncode == 0
+    report = tmp_path / "check-witness.json"
+    proc = mason(
+        "harden",
+        name,
+        "--check",
+        "--only",
+        "os",
+        "--limit",
+        "h3",
+        "--report",
+        "json",
+        str(report),
+        project=project,
+        check=False,
+    )
+    assert proc.returncode == 8, proc.stderr
+    found = statuses(report)
+    assert {k for k, v in found.items() if v["status"] == "drift"} == {(h3, "MSN-OS-21")}
+    witness = found[(h3, "MSN-OS-21")]["details"]
+    assert any(f"its checksum differs from the one {h1} keeps" in line for line in witness), witness
+    mason("harden", name, "--only", "os", "--limit", "h3", project=project)
+    kept = dexec(f"mason-{h1}", "cat", f"/var/lib/mason/aide-witness/{h3}").stdout.decode().split()
+    db = dexec(f"mason-{h3}", "sha256sum", "/var/lib/mason/aide.db").stdout.decode().split()[:1]
+    assert kept == db, (kept, db)
+    mason("harden", name, "--check", "--only", "os", project=project)
+
     # 4b. A security source the host cannot reach is drift, never pass.
     report = tmp_path / "check3.json"
     proc = mason(

@@ -247,6 +247,21 @@ def test_unreachable_host_is_error_everywhere():
     assert {f.status for f in r.findings.values()} == {"error"}
 
 
+def test_unreachable_then_going_on_is_not_a_lost_host():
+    # A task delegated to a host that is down (ignore_unreachable) reports it under the
+    # host it ran for, which goes on: its controls are judged by what follows.
+    events = [
+        {
+            "event": "runner_on_unreachable",
+            "event_data": {"host": H1, "task": "read on h2", "res": {"msg": "Bad port '0'"}},
+        },
+        ok(H1, "SSH config | MSN-SSH-01 | x"),
+    ]
+    r = report_of(events)
+    assert r.finding(H1, "MSN-SSH-01").status == "pass"
+    assert r.finding(H1, "MSN-SSH-03").status == "not-checked"
+
+
 def test_areas_select_controls_and_hosts_outside_the_run_are_ignored():
     r = report_of([ok("other", "SSH config | MSN-SSH-01 | x")], areas=("firewall",))
     assert [c.id for c in r.controls] == ["MSN-FW-01", "MSN-FW-02", "MSN-FW-03", "MSN-FW-04"]
