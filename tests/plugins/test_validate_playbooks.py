@@ -131,6 +131,10 @@ PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
         # ";" separates commands in a unit's ExecStart
         ({"os_hardening_journal_max_use": "2G; rm -rf /"}, "os_hardening_journal_max_use"),
         ({"os_hardening_journal_collector_ca": "trust me"}, "os_hardening_journal_collector_ca"),
+        # a host the role delegates to must be one of the inventory's: any other name
+        # would be resolved and connected to
+        ({"os_hardening_journal_receiver": "logs.example.net"}, "os_hardening_journal_receiver"),
+        ({"os_hardening_aide_witness": "demo-h9"}, "os_hardening_aide_witness"),
     ],
 )
 def test_a_wrong_journal_input_is_refused_before_any_host(inventory, wrong, message):
@@ -146,10 +150,13 @@ def test_good_journal_inputs_raise_no_problem(inventory):
         "os_hardening_journal_url": "https://logs.example.net:19532/upload",
         "os_hardening_journal_max_use": "512M",
         "os_hardening_journal_collector_ca": PEM,
+        "os_hardening_journal_receiver": "",
+        "os_hardening_aide_witness": "p-h2",
         "mason_pki_dir": "relative",
     }
     proc = validate_only(inventory, "harden", good)
     assert proc.returncode == 2, proc.stdout
     assert "mason_pki_dir and mason_proxy_dir: expected" in proc.stdout, proc.stdout
-    for name in ("url", "max_use", "collector_ca"):
+    for name in ("url", "max_use", "collector_ca", "receiver"):
         assert f"os_hardening_journal_{name}: expected" not in proc.stdout, proc.stdout
+    assert "os_hardening_aide_witness: expected" not in proc.stdout, proc.stdout
