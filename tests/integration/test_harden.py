@@ -32,6 +32,21 @@ for password in sys.argv[1:]:
     print(lib.pwquality_strerror(buf, 256, rc, aux).decode() if rc < 0 else "ok")
 """
 ACCEPTABLE = {"pass", "not-applicable", "unavailable"}
+# The first of these packages that the main suite has in a version older than the one
+# installed (from the security suite) is put back to that version; prints
+# "package old-version installed-version". Leaf libraries and data only: downgrading
+# them restarts nothing and leaves no service running a replaced file.
+DOWNGRADE = r"""
+for p in tzdata libssh2-1 libbrotli1; do
+  cur=$(dpkg-query -W -f='${Version}' "$p") || continue
+  old=$(apt-cache madison "$p" | awk -F' [|] ' '$3 ~ / bookworm\/main / {print $2; exit}')
+  if [ -n "$old" ] && dpkg --compare-versions "$old" lt "$cur"; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades "$p=$old" \
+      >/dev/null 2>&1 && echo "$p $old $cur" && exit 0
+  fi
+done
+exit 1
+"""
 
 
 def dexec(container: str, *cmd: str, input: bytes | None = None) -> subprocess.CompletedProcess:
@@ -132,8 +147,11 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
         assert "shared kernel" in found[(host, "MSN-OS-03")]["details"][0]
         if not Path("/sys/kernel/security/apparmor").exists():
             assert found[(host, "MSN-AA-03")]["status"] == "unavailable"
-        # Security updates are checked by effect (the mirror answers): a real pass here.
+        # Security updates are checked by effect (the mirror answers): a real pass here,
+        # and no fix of the security suite waits (harden installed any published since
+        # the host image was built).
         assert found[(host, "MSN-OS-15")]["status"] == "pass"
+        assert found[(host, "MSN-OS-24")]["status"] == "pass"
 
     # 2. Real effects: sshd settings, password and root logins refused, firewall, Docker.
     effective = dexec(f"mason-{h1}", "sshd", "-T").stdout.decode()
@@ -296,6 +314,11 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert dexec(f"mason-{h3}", "sh", "-c", implant).returncode == 0
     upgrade = "cp -a /usr/sbin/sshd /usr/sbin/sshd.new && mv /usr/sbin/sshd.new /usr/sbin/sshd"
     assert dexec(f"mason-{h2}", "sh", "-c", upgrade).returncode == 0
+    # ... put back a package's version from before its security fix, as a host that missed
+    # an update has it (time zone data or a leaf library: no service restarts for it)
+    downgraded = dexec(f"mason-{h2}", "sh", "-c", DOWNGRADE).stdout.decode().split()
+    assert len(downgraded) == 3, downgraded
+    package, unfixed, fixed = downgraded
     # ... stop the journal's upload on one, and make the other trust another certificate
     assert dexec(f"mason-{h2}", "systemctl", "stop", "systemd-journal-upload").returncode == 0
     other = (
@@ -340,6 +363,7 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
         (h2, "MSN-OS-22"),
         (h2, "MSN-OS-23"),
         (h3, "MSN-OS-23"),
+        (h2, "MSN-OS-24"),
     }
     assert drift == expected
     assert any("PermitRootLogin" in line for line in found[(h2, "MSN-SSH-03")]["details"])
@@ -361,6 +385,8 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert found[(h3, "MSN-OS-23")]["details"] == [
         "/etc/mason/journal/collector.pem is not the certificate of the collector (root 0644)"
     ]
+    pending = found[(h2, "MSN-OS-24")]["details"]
+    assert any(d.startswith(f"{package} {unfixed}: fixed in ") for d in pending), pending
     assert "drift on 3 host(s): " in proc.stderr
     # one line: the first six findings, then how many more
     where = sorted(f"{host} {cid}" for host, cid in expected)
@@ -380,6 +406,10 @@ def test_harden_check_drift_fix(make_pod, tmp_path, mason_home):
     assert "use_pty" in dexec(f"mason-{h2}", "cat", "/etc/sudoers.d/60-mason").stdout.decode()
     # the package reinstalled: its files match again, and no SUID bit came back with it
     assert dexec(f"mason-{h3}", "dpkg", "--verify", "sudo").stdout == b""
+    # the security fix is back (or a newer one, published meanwhile)
+    now = dexec(f"mason-{h2}", "dpkg-query", "-W", "-f=${Version}", package).stdout.decode()
+    newer = dexec(f"mason-{h2}", "dpkg", "--compare-versions", now, "ge", fixed)
+    assert newer.returncode == 0, (package, now, fixed)
     # sshd restarted onto its new binary; the integrity database took the hardened host
     # (the implant included: harden makes the baseline of what it finds)
     sshd = "readlink /proc/$(systemctl show -p MainPID --value ssh)/exe"
