@@ -38,12 +38,15 @@ def build(ctx: Ctx, rebuild: bool, ee: bool) -> None:
 
     The base is debian:bookworm when it can be pulled, else a debootstrap rootfs
     (set MASON_OFFLINE=1 to skip the pull attempt). The tag carries a hash of the
-    recipe: an unchanged recipe is never rebuilt.
+    recipe: an unchanged recipe is never rebuilt. The image gets the security
+    fixes Debian has published at build time; --rebuild takes newer ones in (new
+    hosts then start with none pending; mason harden installs them on running
+    hosts either way).
 
     \b
     Examples:
       mason image build                  prints the tag, e.g. mason-host:5f3dd889de16
-      mason image build --rebuild        after a Debian point release
+      mason image build --rebuild        after a Debian point release or security fixes
       MASON_OFFLINE=1 mason image build  skip the debian:bookworm pull attempt
       mason image build --ee             the AWX execution environment, e.g. mason-ee:0c1d...
     """
