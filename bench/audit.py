@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harden import run
+from harden import head, run
 
 REPO = Path(__file__).resolve().parent.parent
 INSTALL = (
@@ -69,12 +69,6 @@ def main() -> int:
     if not args.out.parent.is_dir():
         parser.error(f"--out {args.out}: no directory {args.out.parent}")
     pod = f"mtaudit-{uuid.uuid4().hex[:6]}"
-    head = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "proj"
         project.mkdir()
@@ -90,7 +84,7 @@ def main() -> int:
             run(["pod", "destroy", pod, "--yes"], project, env, allow_fail=True)
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "head": head,
+        "head": head(REPO),
         "lynis": version,
         "host": "h2 of a 2-host local pod (container host: shared kernel)",
         "harden_seconds": round(harden_seconds, 1),

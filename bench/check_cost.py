@@ -31,7 +31,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harden import run
+from harden import head, run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -77,12 +77,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "pod": pod,
         "hosts": args.hosts,
-        "head": subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip(),
+        "head": head(REPO),
         "runs": [],
     }
     with tempfile.TemporaryDirectory() as tmp:

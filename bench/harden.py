@@ -58,6 +58,16 @@ def run(
     return elapsed, proc.returncode
 
 
+def head(repo: Path) -> str:
+    """The checkout's short commit, recorded with each benchmark's figures."""
+    return subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=Path("bench/results/harden.json"))
