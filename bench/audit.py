@@ -14,7 +14,6 @@ cleared, which remain), writes them as JSON and destroys the pod. About 3 minute
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harden import head, run
+from harden import head, out_file, run, write_json
 
 REPO = Path(__file__).resolve().parent.parent
 INSTALL = (
@@ -64,10 +63,8 @@ def audit(container: str) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "audit.json")
+    parser.add_argument("--out", type=out_file, default=REPO / "bench" / "results" / "audit.json")
     args = parser.parse_args()
-    if not args.out.parent.is_dir():
-        parser.error(f"--out {args.out}: no directory {args.out.parent}")
     pod = f"mtaudit-{uuid.uuid4().hex[:6]}"
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "proj"
@@ -94,7 +91,7 @@ def main() -> int:
     for kind in ("warning", "suggestion"):
         result[f"{kind}s_cleared"] = sorted(set(before[kind]) - set(after[kind]))
         result[f"{kind}s_new"] = sorted(set(after[kind]) - set(before[kind]))
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(f"Lynis {version}: hardening index {before['hardening_index']} -> "
           f"{after['hardening_index']}")  # fmt: skip
     for kind in ("warning", "suggestion"):

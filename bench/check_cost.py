@@ -31,7 +31,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harden import head, run
+from harden import head, out_file, run, write_json
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,9 @@ def main() -> int:
     parser.add_argument("--mitogen", type=Path, help="a directory holding ansible_mitogen")
     parser.add_argument("--hosts", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "check-cost.json")
+    parser.add_argument(
+        "--out", type=out_file, default=REPO / "bench" / "results" / "check-cost.json"
+    )
     args = parser.parse_args()
     if args.mitogen and not (args.mitogen / "ansible_mitogen" / "plugins" / "strategy").is_dir():
         parser.error(f"--mitogen {args.mitogen}: no ansible_mitogen/plugins/strategy in it")
@@ -70,8 +72,6 @@ def main() -> int:
         parser.error(f"--before {args.before}: not a commit of {REPO}")
     if not 1 <= args.hosts <= 20 or not 1 <= args.rounds <= 20:
         parser.error("--hosts and --rounds: expected 1 to 20")
-    if not args.out.parent.is_dir():
-        parser.error(f"--out {args.out}: no directory {args.out.parent}")
     pod = f"mtbench-{uuid.uuid4().hex[:6]}"
     results: dict = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
@@ -163,8 +163,7 @@ def main() -> int:
         label: statistics.median(r["seconds"] for r in results["runs"] if r["variant"] == label)
         for label in variants
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.out, results)
     print(json.dumps(results["median_seconds"], indent=2))
     print(f"wrote {args.out}")
     return 0

@@ -58,6 +58,28 @@ def run(
     return elapsed, proc.returncode
 
 
+def out_file(text: str) -> Path:
+    """argparse type of ``--out``: a file name in an existing, writable directory,
+    checked before any pod is made (one line and exit 2 otherwise)."""
+    path = Path(text)
+    if any(ord(c) < 32 or c == "\x7f" for c in text):
+        raise argparse.ArgumentTypeError(f"{text!r} holds a control character (a newline?)")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory; expected a file name")
+    if path.is_symlink() and not path.exists():
+        raise argparse.ArgumentTypeError(f"{text!r} is a broken or looping symlink")
+    if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text!r}: no writable directory {str(path.parent)!r}")
+    return path
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write to a temporary name beside ``path``, then rename: never half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
 def head(repo: Path) -> str:
     """The checkout's short commit, recorded with each benchmark's figures."""
     return subprocess.run(
@@ -70,7 +92,7 @@ def head(repo: Path) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", type=Path, default=Path("bench/results/harden.json"))
+    parser.add_argument("--out", type=out_file, default=Path("bench/results/harden.json"))
     parser.add_argument("--keep", action="store_true", help="do not destroy the pod")
     args = parser.parse_args()
     pod = f"mtbench-{uuid.uuid4().hex[:6]}"
@@ -110,8 +132,7 @@ def main() -> int:
         finally:
             if not args.keep:
                 run(["pod", "destroy", pod, "--yes"], project, env)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.out, results)
     print(json.dumps(results, indent=2))
     return 0
 
